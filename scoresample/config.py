@@ -1,0 +1,342 @@
+"""TOML experiment configs, validated into dataclasses with clear one-line errors.
+
+A config has a top-level ``seed``, a ``[target]``, a ``[score]`` (``exact`` or
+``learned``, with ``[score.network]``, ``[score.training]`` and ``[score.data]``), one or
+more ``[[sampler]]`` tables and ``[diagnostics]``. Every unknown key is an error with a
+did-you-mean; every value is type-checked. Sampler tables pass their settings through
+to :func:`scoresample.samplers.make_sampler`, which checks them against the sampler.
+
+Example:
+    >>> cfg = load_config("models/gmm40.toml", overrides=["score.training.steps=200"])
+    >>> cfg.score.training.steps
+    200
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+
+@dataclass
+class TargetConfig:
+    """``[target]``: a built-in by ``name`` (other keys are its parameters), a user
+    factory ``file = "path.py:function"``, or a NumPyro model ``numpyro = "path.py:model"``
+    (with ``data = "path.py:function"`` returning ``(args, kwargs)`` for the model)."""
+
+    name: str | None = None
+    file: str | None = None
+    numpyro: str | None = None
+    data: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NetworkConfig:
+    """``[score.network]``: ``score_mlp`` or ``energy_mlp`` (needed by MH samplers)."""
+
+    kind: Literal["score_mlp", "energy_mlp"] = "score_mlp"
+    hidden: list[int] = field(default_factory=lambda: [128, 128, 128])
+    activation: Literal["silu", "tanh", "relu", "gelu", "softplus"] = "silu"
+    embed: int = 64
+
+
+@dataclass
+class TrainingConfig:
+    """``[score.training]``: optimisation settings for ``fit``."""
+
+    steps: int = 2000
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    optimizer: Literal["adam", "adamw"] = "adamw"
+    weight_decay: float = 1e-4
+    ema: float | None = None
+    checkpoint_every: int = 500
+    t_sampling: Literal["uniform", "stratified"] = "stratified"
+
+
+@dataclass
+class DataConfig:
+    """``[score.data]``: training samples from the target's exact sampler, from an MCMC
+    run on the target (with exact scores attached), or from a ``.npy`` file."""
+
+    source: Literal["exact", "mcmc", "file"] = "exact"
+    n: int = 10_000
+    path: str | None = None
+    mcmc_sampler: Literal["mala", "hmc", "nuts"] = "mala"
+    mcmc_chains: int = 100
+    mcmc_warmup: int = 500
+
+
+@dataclass
+class ScoreConfig:
+    """``[score]``: ``kind = "exact"`` uses the target's score; ``"learned"`` trains one."""
+
+    kind: Literal["exact", "learned"] = "exact"
+    objective: str = "tsm"
+    process: Literal["vp", "ve"] = "vp"
+    sigma_min: float = 0.01
+    sigma_max: float = 10.0
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+
+@dataclass
+class SamplerConfig:
+    """``[[sampler]]``: a sampler ``name``, an optional unique ``label`` for its outputs,
+    which ``score`` drives it (``exact`` target or ``learned`` model; default: learned
+    when one is trained), and its settings (all other keys)."""
+
+    name: str
+    label: str | None = None
+    score: Literal["exact", "learned"] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DiagnosticsConfig:
+    """``[diagnostics]``: reference sample size for metrics, plots on or off."""
+
+    n_reference: int = 2000
+    max_transport_points: int = 2000
+    plots: bool = True
+
+
+@dataclass
+class Config:
+    """A whole experiment."""
+
+    target: TargetConfig
+    sampler: list[SamplerConfig]
+    seed: int = 0
+    name: str | None = None
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
+
+
+#: Dataclasses whose unknown keys are collected into a pass-through dict, by field name.
+_PASSTHROUGH = {TargetConfig: "params", SamplerConfig: "settings"}
+
+
+def _check_value(value, hint, where: str):
+    """Type-check ``value`` against the annotation ``hint``; return it converted."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _check_value(value, option, where)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is Literal:
+        if value not in args:
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"use one of {', '.join(map(repr, args))}"
+            )
+            raise ConfigError(where, f"unknown value {value!r}", fix)
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(where, f"must be a list, got {value!r}", "write it as [a, b, ...]")
+        index = "{}.{}" if dataclasses.is_dataclass(args[0]) else "{}[{}]"
+        return [_check_value(v, args[0], index.format(where, i)) for i, v in enumerate(value)]
+    if origin is dict or hint is Any:
+        return value
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(where, f"must be a table, got {value!r}", f"write it as [{where}]")
+        return _build(hint, value, where)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(
+            where,
+            f"must be {hint.__name__}, got {type(value).__name__} {value!r}",
+            f"write a {hint.__name__} value",
+        )
+    return value
+
+
+def _build(cls, table: dict, where: str):
+    """Build dataclass ``cls`` from a TOML table, rejecting unknown keys."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    passthrough = _PASSTHROUGH.get(cls)
+    kwargs, extra = {}, {}
+    for key, value in table.items():
+        path = f"{where}.{key}" if where else key
+        if key in fields and key != passthrough:
+            kwargs[key] = _check_value(value, hints[key], path)
+        elif passthrough:
+            extra[key] = value
+        else:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(fields)}"
+            raise ConfigError(path, "unknown key", fix)
+    if passthrough:
+        kwargs[passthrough] = extra
+    missing = [
+        f.name
+        for f in fields.values()
+        if f.name not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(
+            f"{where}.{missing[0]}" if where else missing[0],
+            "is required",
+            f"add {missing[0]} = ... to the config",
+        )
+    return cls(**kwargs)
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    """``"score.training.steps=200"`` -> (["score", "training", "steps"], 200)."""
+    if "=" not in text:
+        raise ConfigError("--set", f"{text!r} has no '='", "write --set section.key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is a string
+    return key.strip().split("."), value
+
+
+def apply_overrides(table: dict, overrides: list[str]) -> dict:
+    """Apply ``--set`` overrides; ``sampler.KEY`` sets KEY on every sampler, and
+    ``sampler.N.KEY`` (0-based) on one."""
+    for text in overrides:
+        path, value = _parse_override(text)
+        if path[0] == "sampler":
+            samplers = table.get("sampler", [])
+            if len(path) == 3 and path[1].isdigit():
+                index = int(path[1])
+                if index >= len(samplers):
+                    raise ConfigError(
+                        f"--set {text}",
+                        f"there are only {len(samplers)} samplers",
+                        "use an index from 0",
+                    )
+                samplers[index][path[2]] = value
+            elif len(path) == 2:
+                for sampler in samplers:
+                    sampler[path[1]] = value
+            else:
+                raise ConfigError(
+                    f"--set {text}",
+                    "is not sampler.KEY or sampler.N.KEY",
+                    "e.g. --set sampler.num_samples=100",
+                )
+            continue
+        node = table
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {text}", f"{part} is not a table", "check the key path")
+        node[path[-1]] = value
+    return table
+
+
+def parse_config(table: dict, overrides: list[str] = ()) -> Config:
+    """Validate a TOML table (after ``overrides``) into a :class:`Config`."""
+    table = apply_overrides(dict(table), list(overrides))
+    if "sampler" in table and isinstance(table["sampler"], dict):
+        table["sampler"] = [table["sampler"]]
+    config = _build(Config, table, "")
+    target = config.target
+    sources = [s for s in ("name", "file", "numpyro") if getattr(target, s)]
+    if len(sources) != 1:
+        raise ConfigError(
+            "target",
+            f"sets {sources or 'none'} of name, file and numpyro",
+            'set exactly one, e.g. name = "gmm40"',
+        )
+    if not config.sampler:
+        raise ConfigError("sampler", "no [[sampler]] tables", 'add [[sampler]] with name = "mala"')
+    labels = [s.label or s.name for s in config.sampler]
+    for i, label in enumerate(labels):
+        config.sampler[i].label = label
+        if label in labels[:i]:
+            raise ConfigError(
+                f"sampler.{i}.label", f"{label!r} is used twice", "give each sampler a unique label"
+            )
+    return config
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(str(path), "does not exist", "check the path to the config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"is not valid TOML ({exc})", "fix the syntax") from None
+    return parse_config(table, overrides)
+
+
+def config_to_table(config: Config) -> dict:
+    """The resolved config as a TOML-ready table (pass-through dicts merged back)."""
+
+    def convert(obj):
+        if dataclasses.is_dataclass(obj):
+            out = {}
+            for f in dataclasses.fields(obj):
+                value = getattr(obj, f.name)
+                if _PASSTHROUGH.get(type(obj)) == f.name:
+                    out.update(value)
+                elif value is not None:
+                    out[f.name] = convert(value)
+            return out
+        if isinstance(obj, list):
+            return [convert(v) for v in obj]
+        return obj
+
+    return convert(config)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, int | float):
+        return repr(value)
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def dump_toml(table: dict, prefix: str = "") -> str:
+    """Write a table of scalars, lists, sub-tables and arrays of tables as TOML."""
+    scalars = {
+        k: v
+        for k, v in table.items()
+        if not isinstance(v, dict)
+        and not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))
+    }
+    lines = [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
+    for key, value in table.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            lines += ["", f"[{name}]", dump_toml(value, name)]
+        elif key not in scalars:
+            for item in value:
+                lines += ["", f"[[{name}]]", dump_toml(item, name)]
+    return "\n".join(line for line in lines if line is not None).strip() + "\n"
