@@ -10,11 +10,17 @@ Both are the marginals of the forward SDE ``dY = f(t) Y dt + g(t) dB`` with
 Eq. 5; Kingma et al. 2021, App. A); :meth:`NoiseProcess.drift` and
 :meth:`NoiseProcess.diffusion_squared` compute them by autodiff from the schedule, so a
 new schedule needs only ``alpha`` and ``sigma``.
+
+Noise levels for annealed Langevin dynamics follow Song & Ermon (2020), "Improved
+techniques for training score-based generative models": :func:`max_pairwise_distance`
+(Technique 1, ``sigma_1``), :func:`song_ermon_ratio` and :func:`song_ermon_levels`
+(Technique 2, the number of levels) and :func:`song_ermon_step_size` (Technique 4).
 """
 
 from __future__ import annotations
 
 import abc
+from statistics import NormalDist
 
 import equinox as eqx
 import jax
@@ -22,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._types import Scalar
-from ._validate import positive, positive_int
+from ._validate import finite_array, positive, positive_int
 from .errors import ConfigError
 
 
@@ -54,6 +60,11 @@ class NoiseProcess(eqx.Module):
     def snr(self, t) -> Scalar:
         """Signal-to-noise ratio ``alpha(t)^2 / sigma(t)^2``."""
         return self.alpha(t) ** 2 / self.sigma(t) ** 2
+
+    @property
+    def t_range(self) -> tuple[float, float]:
+        """Default training interval of ``t``: where ``alpha(t) > 0`` and ``sigma(t) > 0``."""
+        return (0.0, 1.0)
 
 
 class VE(NoiseProcess):
@@ -104,6 +115,11 @@ class VP(NoiseProcess):
     def t_of_sigma(self, sigma) -> Scalar:
         return 2.0 / jnp.pi * jnp.arcsin(sigma)
 
+    @property
+    def t_range(self) -> tuple[float, float]:
+        """``[1e-3, 1 - 1e-3]``: ``sigma(0) = 0`` and ``alpha(1) = 0`` are excluded."""
+        return (1e-3, 1.0 - 1e-3)
+
 
 def geometric_levels(sigma_first: float, sigma_last: float, n_levels: int) -> jax.Array:
     """Noise levels ``sigma_1 > ... > sigma_L`` in geometric progression (NCSN).
@@ -120,3 +136,117 @@ def geometric_levels(sigma_first: float, sigma_last: float, n_levels: int) -> ja
             "levels run from the largest noise down to the smallest",
         )
     return jnp.asarray(np.geomspace(sigma_first, sigma_last, n_levels), dtype=float)
+
+
+def max_pairwise_distance(data, chunk_size: int = 2048) -> float:
+    """Largest Euclidean distance between two rows of ``data``: ``sigma_1`` of Technique 1.
+
+    ``sigma_1 = max_{i, j} |x_i - x_j|``, so that the largest noise level lets Langevin
+    dynamics move between any two training points. Exact, in float64, ``O(n^2 d)``.
+
+    Args:
+        data: samples of shape ``(n, d)``.
+        chunk_size: rows compared at once (bounds memory at ``chunk_size * n`` floats).
+
+    Returns:
+        The largest pairwise distance.
+
+    References:
+        Song & Ermon (2020), Improved techniques for training score-based generative
+        models, NeurIPS, Technique 1.
+
+    Example:
+        >>> max_pairwise_distance([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]])
+        5.0
+    """
+    x = finite_array(data, "data", ndim=2)
+    squared_norms = np.sum(x**2, axis=1)
+    largest = 0.0
+    for start in range(0, x.shape[0], positive_int(chunk_size, "chunk_size")):
+        block = x[start : start + chunk_size]
+        squared = squared_norms[start : start + chunk_size, None] + squared_norms[None, :]
+        largest = max(largest, float(np.max(squared - 2.0 * block @ x.T)))
+    return float(np.sqrt(max(largest, 0.0)))
+
+
+def _level_overlap(ratio: float, dim: int) -> float:
+    """``Phi(sqrt(2D)(g - 1) + 3g) - Phi(sqrt(2D)(g - 1) - 3g)`` of Technique 2."""
+    shift = np.sqrt(2.0 * dim) * (ratio - 1.0)
+    return NormalDist().cdf(shift + 3.0 * ratio) - NormalDist().cdf(shift - 3.0 * ratio)
+
+
+def song_ermon_ratio(dim: int, overlap: float = 0.5) -> float:
+    """Common ratio ``gamma = sigma_{i-1} / sigma_i`` of Technique 2.
+
+    Solves ``Phi(sqrt(2D)(gamma - 1) + 3 gamma) - Phi(sqrt(2D)(gamma - 1) - 3 gamma) = overlap``
+    by bisection: adjacent noise shells of radius ``sqrt(D) sigma`` overlap enough for
+    annealing to pass from one level to the next. Needs ``dim >= 5`` (the left side
+    never falls to 0.5 when ``sqrt(2D) <= 3``).
+
+    References:
+        Song & Ermon (2020), Technique 2.
+    """
+    dim = positive_int(dim, "dim")
+    if np.sqrt(2.0 * dim) <= 3.0:
+        raise ConfigError(
+            "dim",
+            f"is {dim}; Technique 2 assumes high dimension (dim >= 5)",
+            "choose the number of levels directly with geometric_levels",
+        )
+    lower, upper = 1.0, 2.0
+    while _level_overlap(upper, dim) > overlap:
+        upper *= 2.0
+    for _ in range(100):
+        middle = 0.5 * (lower + upper)
+        lower, upper = (middle, upper) if _level_overlap(middle, dim) > overlap else (lower, middle)
+    return 0.5 * (lower + upper)
+
+
+def song_ermon_levels(data, sigma_last: float = 0.01) -> jax.Array:
+    """Noise levels from the data: ``sigma_1`` by Technique 1, their number by Technique 2.
+
+    ``L = 1 + ceil(log(sigma_1 / sigma_L) / log(gamma))`` geometric levels from the largest
+    pairwise distance down to ``sigma_last``.
+
+    References:
+        Song & Ermon (2020), Techniques 1 and 2.
+
+    Example:
+        >>> levels = song_ermon_levels(samples, sigma_last=0.01)   # samples (n, d), d >= 5
+    """
+    sigma_first = max_pairwise_distance(data)
+    ratio = song_ermon_ratio(np.shape(data)[1])
+    n_levels = 1 + int(np.ceil(np.log(sigma_first / sigma_last) / np.log(ratio)))
+    return geometric_levels(sigma_first, sigma_last, n_levels)
+
+
+def song_ermon_step_size(levels, steps_per_level: int) -> float:
+    """Base Langevin step ``epsilon`` of Technique 4 for annealed Langevin dynamics.
+
+    With ``u = epsilon / sigma_L^2`` and ``gamma = sigma_1 / sigma_2``, choose ``u`` in
+    ``(0, 1)`` that brings ``(1 - u)^(2T) (gamma^2 - 2u / (1 - (1 - u)^2)) + 2u / (1 - (1 - u)^2)``
+    closest to 1 (the variance ratio of the chain after ``T`` steps at one level). Level
+    ``i`` then uses step ``epsilon sigma_i^2 / sigma_L^2`` in the update
+    ``x + step * score + sqrt(2 step) z``, which is BlackJAX's convention (``step_size``).
+
+    Args:
+        levels: geometric noise levels ``sigma_1 > ... > sigma_L``.
+        steps_per_level: ``T``, Langevin steps at each level (as many as the budget allows).
+
+    Returns:
+        ``epsilon``.
+
+    References:
+        Song & Ermon (2020), Technique 4 and Proposition 3.
+    """
+    sigmas = finite_array(levels, "levels", ndim=1)
+    steps = positive_int(steps_per_level, "steps_per_level")
+    if sigmas.size < 2 or not np.all(np.diff(sigmas) < 0):
+        raise ConfigError(
+            "levels", "must hold at least two decreasing noise levels", "use geometric_levels"
+        )
+    ratio = sigmas[0] / sigmas[1]
+    u = np.geomspace(1e-12, 1.0 - 1e-9, 400_001)
+    stationary = 2.0 / (2.0 - u)  # = 2u / (1 - (1 - u)^2)
+    variance_ratio = (1.0 - u) ** (2 * steps) * (ratio**2 - stationary) + stationary
+    return float(u[np.argmin(np.abs(variance_ratio - 1.0))] * sigmas[-1] ** 2)
