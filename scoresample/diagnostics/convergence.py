@@ -1,0 +1,178 @@
+"""Plain-language convergence warnings from a summary table and the raw chains.
+
+Thresholds follow the usual recommendations: R-hat at most 1.01 and bulk ESS at least
+100 per chain (Vehtari et al. 2021, Sec. 4), E-BFMI at least 0.3 (Betancourt 2016), no
+divergences. Chains stuck in different modes are named explicitly: R-hat flags them
+too, but does not say why.
+
+References:
+    Vehtari, Gelman, Simpson, Carpenter, Bürkner (2021), Rank-normalization, folding,
+    and localization: an improved R-hat, Bayesian Analysis 16(2);
+    Betancourt (2016), Diagnosing suboptimal cotangent disintegrations in Hamiltonian
+    Monte Carlo, arXiv:1604.00695, Eq. 7 (E-BFMI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..chains import Chains
+
+R_HAT_MAX = 1.01
+ESS_PER_CHAIN_MIN = 100
+BFMI_MIN = 0.3
+#: Chains are "separated" in a coordinate when their central ranges between these
+#: quantiles do not overlap.
+SEPARATION_QUANTILES = (0.01, 0.99)
+
+
+@dataclass(frozen=True)
+class ChainSummary:
+    """What :func:`scoresample.diagnostics.summary` reports.
+
+    Attributes:
+        table: pandas DataFrame, one row per coordinate (ArviZ labels such as ``x[0]``),
+            columns ``mean, sd, mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``.
+        n_divergent: divergent transitions over all chains.
+        bfmi: E-BFMI per chain, or None when the sampler records no energy.
+        warnings: plain-language problems, empty when none was found.
+    """
+
+    table: object
+    n_divergent: int
+    bfmi: np.ndarray | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no warning was raised."""
+        return not self.warnings
+
+    def __str__(self) -> str:
+        lines = [self.table.to_string(float_format=lambda v: f"{v:.4g}")]
+        lines.append(f"divergences: {self.n_divergent}")
+        if self.bfmi is not None:
+            lines.append("E-BFMI per chain: " + ", ".join(f"{b:.2f}" for b in self.bfmi))
+        lines.extend(f"WARNING: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+def energy_bfmi(energy: np.ndarray) -> np.ndarray:
+    """E-BFMI of each chain: ``mean_t (E_t - E_{t-1})^2 / var_t(E_t)``.
+
+    Args:
+        energy: ``(chain, draw)`` Hamiltonian values at the draws.
+
+    Returns:
+        ``(chain,)``; values below 0.3 mean momentum resampling explores the energy poorly.
+
+    References:
+        Betancourt (2016), arXiv:1604.00695, Eq. 7.
+    """
+    energy = np.asarray(energy, dtype=np.float64)
+    return np.mean(np.diff(energy, axis=1) ** 2, axis=1) / np.var(energy, axis=1)
+
+
+def separated_chain_groups(positions: np.ndarray) -> dict[int, list[list[int]]]:
+    """Coordinates in which the chains split into groups that never meet.
+
+    Chains are sorted by their median in each coordinate; a split is placed between
+    neighbours wherever every chain below has its 99% quantile under the 1% quantile of
+    every chain above. Well-mixed chains on any target share their central ranges, so
+    they never split.
+
+    Args:
+        positions: ``(chain, draw, dim)`` draws.
+
+    Returns:
+        ``{coordinate index: [[chains of group 1], [chains of group 2], ...]}``, only for
+        coordinates with at least two groups; groups in increasing order of their values.
+    """
+    low, median, high = np.quantile(
+        positions, (SEPARATION_QUANTILES[0], 0.5, SEPARATION_QUANTILES[1]), axis=1
+    )
+    groups = {}
+    for j in range(positions.shape[2]):
+        order = np.argsort(median[:, j], kind="stable")
+        below = np.maximum.accumulate(high[order, j])[:-1]
+        above = np.minimum.accumulate(low[order[::-1], j])[::-1][1:]
+        cuts = np.flatnonzero(below < above) + 1
+        if cuts.size:
+            groups[j] = [sorted(g.tolist()) for g in np.split(order, cuts)]
+    return groups
+
+
+def _stuck_chains_warning(positions: np.ndarray, labels: list[str]) -> list[str]:
+    """One sentence on chains stuck in different regions, naming the clearest coordinate."""
+    groups = separated_chain_groups(positions)
+    if not groups:
+        return []
+    j = max(groups, key=lambda k: len(groups[k]))
+    where = " and ".join(f"chains {g} near {np.median(positions[g, :, j]):.3g}" for g in groups[j])
+    others = f" ({len(groups) - 1} more coordinates split likewise)" if len(groups) > 1 else ""
+    return [
+        f"chains are stuck in different modes: in {labels[j]}, {where}, and their central "
+        f"98% ranges never overlap{others}. Pooled draws misweight the modes; start chains "
+        "from more spread-out points, run longer, or use a sampler that moves between modes."
+    ]
+
+
+def _rhat_warning(table) -> list[str]:
+    r_hat = table["r_hat"].to_numpy()
+    bad = ~(r_hat <= R_HAT_MAX)
+    if not bad.any():
+        return []
+    worst = table.index[int(np.argmax(np.nan_to_num(r_hat, nan=np.inf)))]
+    return [
+        f"R-hat > {R_HAT_MAX} for {bad.sum()} of {bad.size} coordinates (worst: {worst} = "
+        f"{table.loc[worst, 'r_hat']:.3g}; NaN means constant draws): the chains disagree. "
+        "Run longer, or check for chains stuck in different modes."
+    ]
+
+
+def _ess_warning(table, n_chains: int) -> list[str]:
+    ess = table["ess_bulk"].to_numpy()
+    limit = ESS_PER_CHAIN_MIN * n_chains
+    bad = ~(ess >= limit)
+    if not bad.any():
+        return []
+    worst = table.index[int(np.argmin(np.nan_to_num(ess, nan=-1.0)))]
+    return [
+        f"bulk ESS below {ESS_PER_CHAIN_MIN} per chain ({limit} for {n_chains} chains) for "
+        f"{bad.sum()} of {bad.size} coordinates (lowest: {worst} = "
+        f"{table.loc[worst, 'ess_bulk']:.0f}): means and quantiles are unreliable. Run "
+        "longer or tune the step size."
+    ]
+
+
+def _sampler_warnings(n_divergent: int, n_draws: int, bfmi: np.ndarray | None) -> list[str]:
+    messages = []
+    if n_divergent:
+        messages.append(
+            f"{n_divergent} divergent transitions ({100 * n_divergent / n_draws:.2g}% of "
+            "draws): the integrator failed where the density curves sharply, so that "
+            "region is under-sampled. Reduce the step size or reparameterise."
+        )
+    if bfmi is not None and np.any(bfmi < BFMI_MIN):
+        low = np.flatnonzero(bfmi < BFMI_MIN).tolist()
+        messages.append(
+            f"E-BFMI below {BFMI_MIN} in chains {low} (lowest {np.min(bfmi):.2f}): momentum "
+            "resampling explores the energy levels poorly (heavy tails or a funnel); "
+            "reparameterise or adapt the mass matrix."
+        )
+    return messages
+
+
+def convergence_warnings(
+    table, chains: Chains, n_divergent: int, bfmi: np.ndarray | None
+) -> list[str]:
+    """Plain-language warnings for a summary ``table`` of ``chains``; empty when healthy."""
+    labels = [label for label in table.index if label.startswith("x[")]
+    return (
+        _rhat_warning(table)
+        + _ess_warning(table, chains.n_chains)
+        + _sampler_warnings(n_divergent, chains.n_chains * chains.n_draws, bfmi)
+        + _stuck_chains_warning(chains.positions, labels)
+    )

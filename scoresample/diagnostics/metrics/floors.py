@@ -1,0 +1,143 @@
+"""Every sample-quality metric beside its floor.
+
+A metric between a finite sample set and the target is never exactly 0, even for
+exact samples. Its *floor* is the same metric computed for a second, independent set
+of exact samples of the same size: a sampler is as good as exact sampling at that size
+when its value is within the floor's spread. Measured floors (fixed seeds, 1000 points):
+W2 on ``gmm40`` is about 3.9 (3.0-5.5 over seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jax
+import numpy as np
+from jaxtyping import ArrayLike
+
+from ..._types import PRNGKey
+from ...targets import ExactSampler, GaussianMixture, ManyWell
+from ._arrays import as_samples
+from .kernel import energy_distance, ksd, mmd2
+from .modes import mode_weight_tv, well_fraction_error
+from .particles import particle_metrics
+from .transport import sliced_wasserstein2, wasserstein2
+
+#: Two-sample metrics, each ``metric(samples, reference) -> float``.
+TWO_SAMPLE: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "mmd2": mmd2,
+    "energy_distance": energy_distance,
+    "sliced_w2": sliced_wasserstein2,
+    "w2": wasserstein2,
+}
+
+_KEY_SALT = 0x5CA1AB1E
+#: The exact W2 is skipped above this many samples (see ``transport.MAX_EXACT_PAIRS``).
+W2_MAX_POINTS = 2000
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Metric values and their floors (None where no exact sampler exists)."""
+
+    n_samples: int
+    values: dict[str, float] = field(default_factory=dict)
+    floors: dict[str, float | None] = field(default_factory=dict)
+
+    def rows(self) -> list[dict]:
+        """One ``{"metric", "value", "floor"}`` dict per metric, for tables and reports."""
+        return [
+            {"metric": k, "value": v, "floor": self.floors.get(k)} for k, v in self.values.items()
+        ]
+
+    def __str__(self) -> str:
+        lines = [f"{'metric':<16} {'value':>11} {'floor':>11}   (n = {self.n_samples})"]
+        for row in self.rows():
+            floor = "" if row["floor"] is None else f"{row['floor']:11.4g}"
+            lines.append(f"{row['metric']:<16} {row['value']:11.4g} {floor:>11}")
+        return "\n".join(lines)
+
+
+def _target_metrics(target, reference: np.ndarray | None) -> dict[str, Callable]:
+    """Target-specific metrics ``samples -> {name: value}`` that ``target`` supports."""
+    if isinstance(target, GaussianMixture):
+        return {"mode_weight_tv": lambda x: {"mode_weight_tv": mode_weight_tv(x, target)}}
+    if isinstance(target, ManyWell):
+        return {
+            "well_fraction_error": lambda x: {"well_fraction_error": well_fraction_error(x, target)}
+        }
+    if reference is not None and hasattr(target, "energy") and hasattr(target, "distances"):
+        return {"particles": lambda x: particle_metrics(x, reference, target)}
+    return {}
+
+
+def _metric_set(samples, target, reference, metrics) -> Callable[[np.ndarray], dict[str, float]]:
+    """All requested metrics of one sample set, as a function ``x -> {name: value}``."""
+    mean_free = getattr(target, "mean_free", False)
+    chosen = {
+        name: fn
+        for name, fn in TWO_SAMPLE.items()
+        if name in metrics
+        and reference is not None
+        and (name != "w2" or len(samples) <= W2_MAX_POINTS)
+    }
+    specific = _target_metrics(target, reference)
+
+    def evaluate(x: np.ndarray) -> dict[str, float]:
+        out = {name: fn(x, reference) for name, fn in chosen.items()}
+        if "ksd" in metrics and not mean_free:
+            out["ksd"] = ksd(x, target.score)
+        for group in specific.values():
+            out.update(group(x))
+        return out
+
+    return evaluate
+
+
+def sample_quality(
+    samples: ArrayLike,
+    target,
+    key: PRNGKey,
+    reference: ArrayLike | None = None,
+    metrics: tuple[str, ...] = ("mmd2", "energy_distance", "sliced_w2", "w2", "ksd"),
+) -> QualityReport:
+    """All metrics that apply to ``target``, each beside its floor.
+
+    Two-sample metrics compare ``samples`` with ``reference`` (default: exact samples
+    of the same size). Floors repeat every metric for a second exact set in place of
+    ``samples``. Also: KSD (not for mean-free particle targets, whose density is
+    improper along the centre of mass), mode-weight TV for Gaussian mixtures, well
+    fractions for many-wells, energy and distance metrics for particle systems. Particle
+    samples are compared after removing their centre of mass. The exact W2 is skipped
+    above 2000 samples.
+
+    Args:
+        samples: ``(n, dim)`` samples to judge.
+        target: the target they should follow.
+        key: PRNG key for the exact reference and floor sets.
+        reference: ``(m, dim)`` reference samples for targets without an exact sampler.
+        metrics: names among ``mmd2, energy_distance, sliced_w2, w2, ksd``.
+
+    Returns:
+        A :class:`QualityReport`; ``print`` it for a table.
+
+    Example:
+        >>> print(sample_quality(samples, gmm40(), jax.random.PRNGKey(0)))
+    """
+    x = as_samples(samples, "samples")
+    exact = isinstance(target, ExactSampler)
+    # Salted, so that a key the caller also split for its own samples gives other draws.
+    key_ref, key_floor = jax.random.split(jax.random.fold_in(key, _KEY_SALT))
+    if reference is None and exact:
+        reference = target.sample(key_ref, len(x))
+    ref = None if reference is None else as_samples(reference, "reference")
+    if getattr(target, "mean_free", False):
+        x = np.asarray(target.remove_mean(x), np.float64)
+        ref = None if ref is None else np.asarray(target.remove_mean(ref), np.float64)
+    evaluate = _metric_set(x, target, ref, metrics)
+    values = evaluate(x)
+    floors = dict.fromkeys(values)
+    if exact:
+        floors = evaluate(as_samples(target.sample(key_floor, len(x)), "exact samples"))
+    return QualityReport(n_samples=len(x), values=values, floors=floors)
