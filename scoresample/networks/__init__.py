@@ -1,0 +1,7 @@
+"""Score and energy networks (equinox Modules); each is a ScoreFn ``model(y, t) -> (d,)``."""
+
+from .embedding import SinusoidalEmbedding as SinusoidalEmbedding
+from .energy import EnergyMLP as EnergyMLP
+from .mlp import ACTIVATIONS as ACTIVATIONS
+from .mlp import MLP as MLP
+from .mlp import ScoreMLP as ScoreMLP
