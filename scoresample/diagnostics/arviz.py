@@ -23,7 +23,7 @@ import xarray as xr
 
 from .._io import atomic_path
 from ..chains import Chains
-from ..errors import DataError
+from ..errors import DataError, OutputError
 from .convergence import ChainSummary, convergence_warnings, energy_bfmi
 
 with warnings.catch_warnings():
@@ -179,8 +179,13 @@ def save_chains(chains: Chains, path: str | os.PathLike, target=None) -> Path:
         >>> save_chains(chains, "run/chains.nc")
     """
     idata = to_inference_data(chains, target)
-    with atomic_path(path) as tmp:
-        idata.to_netcdf(tmp, engine="h5netcdf")
+    try:
+        with atomic_path(path) as tmp:
+            idata.to_netcdf(tmp, engine="h5netcdf")
+    except ImportError as exc:
+        raise OutputError(
+            str(path), f"cannot write netCDF ({exc})", "pip install 'h5netcdf[h5py]'"
+        ) from None
     return Path(path)
 
 

@@ -60,7 +60,7 @@ class ChainSummary:
 
 
 def energy_bfmi(energy: np.ndarray) -> np.ndarray:
-    """E-BFMI of each chain: ``mean_t (E_t - E_{t-1})^2 / var_t(E_t)``.
+    """E-BFMI of each chain: ``sum_t (E_t - E_{t-1})^2 / sum_t (E_t - mean(E))^2``.
 
     Args:
         energy: ``(chain, draw)`` Hamiltonian values at the draws.
@@ -72,7 +72,8 @@ def energy_bfmi(energy: np.ndarray) -> np.ndarray:
         Betancourt (2016), arXiv:1604.00695, Eq. 7.
     """
     energy = np.asarray(energy, dtype=np.float64)
-    return np.mean(np.diff(energy, axis=1) ** 2, axis=1) / np.var(energy, axis=1)
+    centred = energy - energy.mean(axis=1, keepdims=True)
+    return np.sum(np.diff(energy, axis=1) ** 2, axis=1) / np.sum(centred**2, axis=1)
 
 
 def separated_chain_groups(positions: np.ndarray) -> dict[int, list[list[int]]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -116,9 +117,14 @@ def _grid(bounds, n: int) -> tuple[np.ndarray, np.ndarray, jax.Array]:
     return gx, gy, jnp.asarray(points, dtype=jnp.result_type(float))
 
 
+@eqx.filter_jit
+def _batched_score(score_fn: ScoreFn, points: jax.Array, t: jax.Array) -> jax.Array:
+    return jax.vmap(score_fn, in_axes=(0, None))(points, t)
+
+
 def _field(score_fn: ScoreFn, points: jax.Array, t: float) -> np.ndarray:
-    """``score_fn(y, t)`` at every point, as NumPy."""
-    return np.asarray(jax.vmap(lambda y: score_fn(y, jnp.asarray(t, points.dtype)))(points))
+    """``score_fn(y, t)`` at every point, as NumPy (compiled once per function and grid)."""
+    return np.asarray(_batched_score(score_fn, points, jnp.asarray(t, points.dtype)))
 
 
 def _relative_error(score_fn, exact_score_fn, points, t) -> np.ndarray:
