@@ -15,10 +15,14 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..chains import Chains
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 R_HAT_MAX = 1.01
 ESS_PER_CHAIN_MIN = 100
@@ -26,6 +30,7 @@ BFMI_MIN = 0.3
 #: Chains are "separated" in a coordinate when their central ranges between these
 #: quantiles do not overlap.
 SEPARATION_QUANTILES = (0.01, 0.99)
+SEPARATION_MIN_DRAWS = 20
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class ChainSummary:
         warnings: plain-language problems, empty when none was found.
     """
 
-    table: object
+    table: pd.DataFrame
     n_divergent: int
     bfmi: np.ndarray | None
     warnings: list[str] = field(default_factory=list)
@@ -90,7 +95,11 @@ def separated_chain_groups(positions: np.ndarray) -> dict[int, list[list[int]]]:
     Returns:
         ``{coordinate index: [[chains of group 1], [chains of group 2], ...]}``, only for
         coordinates with at least two groups; groups in increasing order of their values.
+        Empty below :data:`SEPARATION_MIN_DRAWS` draws per chain, where two chains of one
+        distribution can have disjoint ranges by chance (probability ``2 / C(2n, n)``).
     """
+    if positions.shape[1] < SEPARATION_MIN_DRAWS:
+        return {}
     low, median, high = np.quantile(
         positions, (SEPARATION_QUANTILES[0], 0.5, SEPARATION_QUANTILES[1]), axis=1
     )
@@ -112,7 +121,8 @@ def _stuck_chains_warning(positions: np.ndarray, labels: list[str]) -> list[str]
         return []
     j = max(groups, key=lambda k: len(groups[k]))
     where = " and ".join(f"chains {g} near {np.median(positions[g, :, j]):.3g}" for g in groups[j])
-    others = f" ({len(groups) - 1} more coordinates split likewise)" if len(groups) > 1 else ""
+    more = len(groups) - 1
+    others = f" ({more} more coordinate{'s' * (more > 1)} split likewise)" if more else ""
     return [
         f"chains are stuck in different modes: in {labels[j]}, {where}, and their central "
         f"98% ranges never overlap{others}. Pooled draws misweight the modes; start chains "
@@ -126,10 +136,11 @@ def _rhat_warning(table) -> list[str]:
     if not bad.any():
         return []
     worst = table.index[int(np.argmax(np.nan_to_num(r_hat, nan=np.inf)))]
+    constant = "; NaN: the draws are constant" if np.isnan(r_hat).any() else ""
     return [
         f"R-hat > {R_HAT_MAX} for {bad.sum()} of {bad.size} coordinates (worst: {worst} = "
-        f"{table.loc[worst, 'r_hat']:.3g}; NaN means constant draws): the chains disagree. "
-        "Run longer, or check for chains stuck in different modes."
+        f"{table.loc[worst, 'r_hat']:.3g}{constant}): the chains disagree. Run longer, or "
+        "check for chains stuck in different modes."
     ]
 
 

@@ -39,6 +39,22 @@ def _chain_legend(fig: Figure, n_chains: int) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncols=shown, frameon=False)
 
 
+def _trace_row(trace_ax, hist_ax, values: np.ndarray, divergent: np.ndarray | None) -> None:
+    """One coordinate: ``(chain, draw)`` traces, per-chain histograms, divergence ticks."""
+    edges = np.histogram_bin_edges(values, bins=50)
+    for c, chain in enumerate(values):
+        trace_ax.plot(chain, color=_style.colour(c), lw=0.6, alpha=0.8)
+        hist_ax.hist(
+            chain, bins=edges, density=True, histtype="step", color=_style.colour(c), lw=1.2
+        )
+    if divergent is not None and divergent.size:
+        ticks = np.full(divergent.size, values.min())
+        trace_ax.plot(divergent, ticks, "|", color="red", ms=10, label="divergent")
+        trace_ax.legend(loc="upper right", fontsize="small", frameon=False)
+    hist_ax.set_yticks([])
+    trace_ax.margins(x=0)
+
+
 def plot_trace(
     chains: Chains,
     path: str | os.PathLike | None = None,
@@ -63,29 +79,13 @@ def plot_trace(
     """
     dims, labels = _selected(chains, dims)
     fig, axes = _style.new_figure(len(dims), 2, panel=(5.0, 2.0))
-    fig.get_layout_engine().set(w_pad=0.1)
     diverging = chains.stats.get("diverging")
-    draws = np.arange(chains.n_draws)
+    divergent = None if diverging is None else np.nonzero(diverging)[1]
     for row, j in enumerate(dims):
-        trace_ax, hist_ax = axes[row]
-        values = chains.positions[:, :, j]
-        edges = np.histogram_bin_edges(values, bins=50)
-        for c in range(chains.n_chains):
-            trace_ax.plot(draws, values[c], color=_style.colour(c), lw=0.6, alpha=0.8)
-            hist_ax.hist(
-                values[c], bins=edges, density=True, histtype="step", color=_style.colour(c), lw=1.2
-            )
-        if diverging is not None and np.any(diverging):
-            bottom = np.full(int(np.sum(diverging)), np.min(values))
-            trace_ax.plot(
-                np.nonzero(diverging)[1], bottom, "|", color="red", ms=10, label="divergent"
-            )
-            trace_ax.legend(loc="upper right", fontsize="small", frameon=False)
-        trace_ax.set_ylabel(labels[j])
-        hist_ax.set_xlabel(labels[j] if row == len(dims) - 1 else "")
-        hist_ax.set_yticks([])
-        trace_ax.margins(x=0)
+        _trace_row(*axes[row], chains.positions[:, :, j], divergent)
+        axes[row, 0].set_ylabel(labels[j])
     axes[-1, 0].set_xlabel("draw")
+    axes[-1, 1].set_xlabel("value")
     axes[0, 0].set_title("trace")
     axes[0, 1].set_title("per-chain density")
     _chain_legend(fig, chains.n_chains)
@@ -99,6 +99,39 @@ def chain_ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(flat.size, dtype=np.int64)
     ranks[np.argsort(flat, kind="stable")] = np.arange(flat.size)
     return ranks.reshape(values.shape)
+
+
+def _rank_panel(ax, values: np.ndarray, bins: int) -> None:
+    """Stacked per-chain rank histograms of ``(chain, draw)`` values, one row per chain.
+
+    Each chain gets a row of height 1 and the bars share one scale, so rows never
+    overlap. The dashed line is the count expected under uniform ranks, the grey band
+    its central 99% range (binomial).
+    """
+    n_chains, n_draws = values.shape
+    expected = n_draws / bins
+    band = 2.576 * np.sqrt(expected * (1 - 1 / bins))
+    edges = np.linspace(0, values.size, bins + 1)
+    counts = np.stack([np.histogram(r, bins=edges)[0] for r in chain_ranks(values)])
+    scale = 0.9 / max(counts.max(), expected + band)
+    for c in range(n_chains):
+        low, high = c + scale * (expected - band), c + scale * (expected + band)
+        ax.axhspan(low, high, color="#dddddd", lw=0)
+        ax.bar(
+            edges[:-1],
+            scale * counts[c],
+            width=np.diff(edges),
+            bottom=c,
+            align="edge",
+            color=_style.colour(c),
+            alpha=0.85,
+            edgecolor="white",
+            lw=0.4,
+        )
+        ax.axhline(c + scale * expected, color="#444444", ls="--", lw=0.8)
+    ax.set_yticks(np.arange(n_chains) + 0.45, [str(c) for c in range(n_chains)])
+    ax.set(xlim=(0, values.size), ylim=(0, n_chains), ylabel="chain")
+    ax.set_xlabel("rank (all chains pooled)")
 
 
 def plot_rank(
@@ -128,42 +161,11 @@ def plot_rank(
         >>> plot_rank(chains, "run/rank.png")
     """
     dims, labels = _selected(chains, dims)
-    fig, axes = _style.new_figure(
-        *_style.grid_shape(len(dims), 3), panel=(3.8, 1.0 + 0.6 * chains.n_chains)
-    )
-    n_total = chains.n_chains * chains.n_draws
-    expected = chains.n_draws / bins
-    band = 2.576 * np.sqrt(expected * (1 - 1 / bins))
-    edges = np.linspace(0, n_total, bins + 1)
+    panel = (3.8, 1.0 + 0.6 * chains.n_chains)
+    fig, axes = _style.new_figure(*_style.grid_shape(len(dims), 3), panel=panel)
     for ax, j in zip(axes.ravel(), dims, strict=False):
-        ranks = chain_ranks(chains.positions[:, :, j])
-        counts = np.stack([np.histogram(r, bins=edges)[0] for r in ranks])
-        # Each chain gets a row of height 1; bars are scaled alike so rows never overlap.
-        scale = 0.9 / max(counts.max(), expected + band)
-        for c in range(chains.n_chains):
-            ax.axhspan(
-                c + scale * (expected - band), c + scale * (expected + band), color="#dddddd", lw=0
-            )
-            ax.bar(
-                edges[:-1],
-                scale * counts[c],
-                width=np.diff(edges),
-                bottom=c,
-                align="edge",
-                color=_style.colour(c),
-                alpha=0.85,
-                edgecolor="white",
-                lw=0.4,
-            )
-            ax.axhline(c + scale * expected, color="#444444", ls="--", lw=0.8)
-        ax.set_yticks(np.arange(chains.n_chains) + 0.45, [str(c) for c in range(chains.n_chains)])
-        ax.set(
-            title=labels[j],
-            xlabel="rank (all chains pooled)",
-            ylabel="chain",
-            xlim=(0, n_total),
-            ylim=(0, chains.n_chains),
-        )
+        _rank_panel(ax, chains.positions[:, :, j], bins)
+        ax.set_title(labels[j])
     _style.hide_unused(axes, len(dims))
     fig.suptitle(title or f"Rank plot of {chains.n_chains} {chains.sampler} chains")
     return _style.finish(fig, path)
