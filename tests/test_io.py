@@ -12,6 +12,7 @@ def test_write_text_replaces_atomically(tmp_path):
     write_text(target, "second")
     assert target.read_text() == "second"
     assert [p.name for p in target.parent.iterdir()] == ["a.txt"]
+    assert target.stat().st_mode & 0o044  # readable by others, like a plain open()
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):
