@@ -77,9 +77,13 @@ def score_error(
         >>> score_error(model, ncsn_toy(), VE(0.01, 10.0), t=0.0, key=key).relative
     """
     noised = target.noised(process.alpha(t), process.sigma(t))
-    ys = noised.sample(key, n)
-    times = jnp.full((n,), t, dtype=float)
-    model = jax.vmap(score_fn)(ys, times)
+    fisher, scale = _fisher_and_scale(score_fn, noised, noised.sample(key, n), jnp.asarray(t))
+    return ScoreError(float(fisher), float(fisher / scale))
+
+
+@eqx.filter_jit
+def _fisher_and_scale(score_fn, noised, ys, t):
+    """``E|s(y, t) - s_t(y)|^2`` and ``E|s_t(y)|^2`` over the draws ``ys``."""
+    model = jax.vmap(lambda y: score_fn(y, t))(ys)
     exact = jax.vmap(noised.score)(ys)
-    fisher = jnp.mean(jnp.sum((model - exact) ** 2, axis=1))
-    return ScoreError(float(fisher), float(fisher / jnp.mean(jnp.sum(exact**2, axis=1))))
+    return jnp.mean(jnp.sum((model - exact) ** 2, axis=1)), jnp.mean(jnp.sum(exact**2, axis=1))

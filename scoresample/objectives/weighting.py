@@ -105,6 +105,24 @@ class TSMOptimal(eqx.Module):
         return (process.alpha(t) * self.sigma_data) ** 2 * variance / process.sigma(t) ** 2
 
 
+class Relative(eqx.Module):
+    """Relative-error weighting ``lambda = v(t) = alpha^2 sigma_data^2 + sigma^2``.
+
+    For Gaussian data ``E|grad log p_t|^2 = d / v``, so every level's loss counts as a
+    relative score error; it is the geometric mean of :class:`EDM` and :class:`TSMOptimal`,
+    and suits objectives whose targets stay O(score) at every level (kappa mixtures).
+    """
+
+    sigma_data: float = eqx.field(static=True)
+
+    def __init__(self, sigma_data: float):
+        positive(sigma_data, "weighting.sigma_data")
+        self.sigma_data = float(sigma_data)
+
+    def __call__(self, process: NoiseProcess, t) -> Scalar:
+        return gaussian_variance(process, t, self.sigma_data)
+
+
 def sigma_data_of(samples) -> float:
     """``sigma_data``: root mean per-coordinate variance of ``samples`` ``(n, d)``."""
     return float(np.sqrt(np.mean(np.var(finite_array(samples, "samples", ndim=2), axis=0))))
@@ -116,12 +134,12 @@ _NAMED = {
     "inverse_sigma2": inverse_sigma_squared,
     "likelihood": likelihood,
 }
-_WITH_SIGMA_DATA = {"edm": EDM, "tsm": TSMOptimal}
+_WITH_SIGMA_DATA = {"edm": EDM, "tsm": TSMOptimal, "relative": Relative}
 
 
 def make_weighting(name: str, sigma_data: float | None = None) -> Weighting:
     """A weighting by name: ``sigma2``, ``uniform``, ``inverse_sigma2``, ``likelihood``,
-    ``edm`` or ``tsm`` (the last two need ``sigma_data``).
+    ``edm``, ``tsm`` or ``relative`` (the last three need ``sigma_data``).
 
     Example:
         >>> make_weighting("edm", sigma_data=1.0)(VE(0.01, 10.0), 0.5)

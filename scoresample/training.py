@@ -1,0 +1,424 @@
+"""Training score networks: ``fit`` runs compiled ``lax.scan`` chunks of optimiser steps.
+
+One step draws a batch of clean examples, one time per example, one PRNG key per
+example, evaluates the per-example objective under ``vmap``, weights it by the
+objective's ``weighting(process, t)`` and averages: the only place where a loss is
+reduced. The history records, per step, ``loss``, ``grad_norm`` and every aux term of
+the objective (weighted and averaged like the loss). Between chunks ``fit`` updates a
+progress bar, checks that the loss is finite and writes atomic checkpoints, from which
+``resume=True`` continues bit for bit: step ``k`` always uses ``fold_in(key, k)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from ._io import write_bytes
+from ._types import PRNGKey
+from ._validate import finite_array, positive_int
+from .errors import ConfigError, DataError, NonFiniteError, OutputError
+from .noise import NoiseProcess
+from .objectives.weighting import uniform
+from .targets import AbstractTarget, ExactSampler
+
+TIME_SCHEMES = ("uniform", "stratified", "antithetic")
+CHECKPOINT_NAME = "checkpoint.eqx"
+_CHECKPOINT_FORMAT = "scoresample.fit checkpoint 1"
+#: ``optax.adamw(1e-3)``, the default optimiser.
+DEFAULT_OPTIMIZER = optax.adamw(1e-3)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """What ``fit`` returns.
+
+    Attributes:
+        model: the trained model.
+        ema_model: the exponential moving average of its parameters (None without EMA).
+        opt_state: the final optimiser state.
+        history: per-step arrays ``loss``, ``grad_norm`` and each aux term by name.
+        steps: number of completed steps.
+    """
+
+    model: Any
+    ema_model: Any | None
+    opt_state: Any
+    history: dict[str, np.ndarray]
+    steps: int
+
+
+class _State(eqx.Module):
+    params: Any
+    opt_state: Any
+    ema: Any
+
+
+class _Batches(eqx.Module):
+    """Draws ``(x, scores or None)``: minibatches of arrays, the full batch, or fresh draws."""
+
+    samples: jax.Array | None
+    scores: jax.Array | None
+    target: Any
+    batch_size: int | None = eqx.field(static=True)
+    with_scores: bool = eqx.field(static=True)
+
+    def draw(self, key: PRNGKey) -> tuple[jax.Array, jax.Array | None]:
+        if self.target is not None:
+            xs = self.target.sample(key, self.batch_size)
+            return xs, jax.vmap(self.target.score)(xs) if self.with_scores else None
+        if self.batch_size is None:
+            return self.samples, self.scores if self.with_scores else None
+        index = jax.random.randint(key, (self.batch_size,), 0, self.samples.shape[0])
+        return self.samples[index], self.scores[index] if self.with_scores else None
+
+
+class _Times(eqx.Module):
+    """Draws one time per example: uniform, stratified, antithetic, or from fixed levels."""
+
+    levels: jax.Array | None
+    scheme: str = eqx.field(static=True)
+    low: float = eqx.field(static=True)
+    high: float = eqx.field(static=True)
+
+    def draw(self, key: PRNGKey, n: int) -> jax.Array:
+        if self.levels is not None:
+            return self.levels[jax.random.randint(key, (n,), 0, self.levels.shape[0])]
+        u = jax.random.uniform(key, (n,))
+        if self.scheme == "stratified":
+            u = (jnp.arange(n) + u) / n
+        elif self.scheme == "antithetic":
+            u = jnp.concatenate([u[: (n + 1) // 2], 1.0 - u[: n // 2]])
+        return self.low + (self.high - self.low) * u
+
+
+class _Problem(eqx.Module):
+    """Everything a step needs that does not change during training."""
+
+    static: Any
+    objective: Callable
+    process: NoiseProcess
+    batches: _Batches
+    times: _Times
+    optimizer: optax.GradientTransformation
+    ema_decay: float | None = eqx.field(static=True)
+
+    def batch_loss(self, params, xs, scores, ts, keys):
+        """Weighted mean of the per-example objective over a batch, and of its aux terms."""
+        model = eqx.combine(params, self.static)
+        examples = xs if scores is None else (xs, scores)
+        values, aux = jax.vmap(lambda x, t, k: self.objective(model, x, t, k))(examples, ts, keys)
+        weighting = getattr(self.objective, "weighting", uniform)
+        weights = jax.vmap(lambda t: weighting(self.process, t))(ts)
+        aux = {name: jnp.mean(weights * term) for name, term in aux.items()}
+        return jnp.mean(weights * values), aux
+
+    def step(self, state: _State, step, key: PRNGKey) -> tuple[_State, dict]:
+        """One optimiser step; returns the new state and the step's record."""
+        key_batch, key_times, key_loss = jax.random.split(jax.random.fold_in(key, step), 3)
+        xs, scores = self.batches.draw(key_batch)
+        ts = self.times.draw(key_times, xs.shape[0])
+        keys = jax.random.split(key_loss, xs.shape[0])
+        grad_fn = jax.value_and_grad(self.batch_loss, has_aux=True)
+        (loss, aux), grads = grad_fn(state.params, xs, scores, ts, keys)
+        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        ema = state.ema
+        if self.ema_decay is not None:
+            ema = optax.incremental_update(params, state.ema, 1.0 - self.ema_decay)
+        record = {"loss": loss, "grad_norm": optax.tree.norm(grads), **aux}
+        return _State(params, opt_state, ema), record
+
+
+@eqx.filter_jit
+def _run_chunk(problem: _Problem, state: _State, key: PRNGKey, first_step, n_steps: int):
+    """``n_steps`` steps from ``first_step`` in one ``lax.scan``."""
+    return jax.lax.scan(
+        lambda carry, step: problem.step(carry, step, key), state, first_step + jnp.arange(n_steps)
+    )
+
+
+def fit(
+    model: eqx.Module,
+    objective: Callable,
+    data,
+    process: NoiseProcess,
+    *,
+    optimizer: optax.GradientTransformation = DEFAULT_OPTIMIZER,
+    steps: int = 10_000,
+    batch_size: int | None = 256,
+    key: PRNGKey,
+    times: str | float | Any = "uniform",
+    sigmas: float | Any | None = None,
+    t_range: tuple[float, float] | None = None,
+    ema_decay: float | None = None,
+    chunk_size: int = 500,
+    progress: bool = True,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+) -> FitResult:
+    """Train ``model`` on ``objective``: ``min E_t [lambda(t) E_x loss(model, x, t, key)]``.
+
+    Args:
+        model: an equinox Module that is a ScoreFn (``ScoreMLP``, ``EnergyMLP``, wrappers).
+            Targets and noise processes inside it are frozen, not trained.
+        objective: a per-example loss ``loss(score_fn, x, t, key) -> (value, aux)``; its
+            ``weighting`` attribute (default: uniform) weights each example.
+        data: samples ``(n, d)``; a tuple ``(samples, scores)`` with exact clean scores
+            (for objectives that need them, e.g. TSM built without ``clean_score``); or a
+            target with an exact sampler (fresh draws every step, scores from ``target.score``).
+        process: the noise process the objective is bound to.
+        optimizer: an optax transformation (default ``adamw(1e-3)``).
+        steps: total number of optimiser steps (including steps of a resumed run).
+        batch_size: examples per step (drawn with replacement); None for the full data.
+        key: PRNG key; step ``k`` uses ``fold_in(key, k)``.
+        times: ``"uniform"``, ``"stratified"`` or ``"antithetic"`` on ``t_range``; a single
+            time; or an array of times to draw from uniformly.
+        sigmas: instead of ``times``: one noise level or NCSN levels (``t = t_of_sigma``).
+        t_range: ``(t_min, t_max)``; default ``process.t_range``.
+        ema_decay: keep an exponential moving average of the parameters (e.g. 0.999).
+        chunk_size: steps per compiled ``lax.scan`` chunk (progress updates in between).
+        progress: show a tqdm bar with the running loss.
+        checkpoint_dir: directory of ``checkpoint.eqx`` (model, optimiser state, EMA, key,
+            step, history so far), written atomically.
+        checkpoint_every: also checkpoint every this many steps (always at the end).
+        resume: continue from the checkpoint in ``checkpoint_dir`` (bit for bit).
+
+    Returns:
+        A :class:`FitResult`.
+
+    Raises:
+        NonFiniteError: the loss or gradient became NaN or infinite (the step is named; the
+            last checkpoint written stays in place).
+
+    Example:
+        >>> result = fit(ScoreMLP(2, key=k1), DSM(VE()), samples, VE(), steps=2000, key=k2)
+        >>> result.history["loss"].shape
+        (2000,)
+    """
+    steps = positive_int(steps, "fit.steps")
+    chunk_size = positive_int(chunk_size, "fit.chunk_size")
+    _check_objective_process(objective, process)
+    spec = _trainable(model)
+    params, static = eqx.partition(model, spec)
+    problem = _Problem(
+        static,
+        objective,
+        process,
+        _batches(data, getattr(objective, "needs_scores", False), batch_size),
+        _times(process, times, sigmas, t_range),
+        optimizer,
+        _checked_decay(ema_decay),
+    )
+    _check_model(model, problem.batches)
+    state = _State(params, optimizer.init(params), params if ema_decay is not None else None)
+    path = _checkpoint_path(checkpoint_dir, resume)
+    history, start = {}, 0
+    if resume and path is not None and path.exists():
+        state, history, start = _load_checkpoint(path, state, key)
+    every = None if checkpoint_every is None else positive_int(checkpoint_every, "checkpoint_every")
+    with tqdm(total=steps, initial=start, disable=not progress, desc="fit", unit="step") as bar:
+        try:
+            for end in _chunk_ends(start, steps, chunk_size, every):
+                new_state, records = _run_chunk(
+                    problem, state, key, jnp.asarray(start), end - start
+                )
+                records = _checked_records(records, start, path)
+                state, history, start = new_state, _extend(history, records), end
+                bar.update(len(records["loss"]))
+                bar.set_postfix(loss=f"{np.mean(records['loss']):.4g}")
+                if path is not None and (end == steps or (every and end % every == 0)):
+                    _save_checkpoint(path, state, key, history, start)
+        except KeyboardInterrupt:
+            if path is not None:
+                _save_checkpoint(path, state, key, history, start)
+            raise
+    ema_model = None if ema_decay is None else eqx.combine(state.ema, static)
+    return FitResult(eqx.combine(state.params, static), ema_model, state.opt_state, history, start)
+
+
+def _trainable(model) -> Any:
+    """Filter spec: inexact arrays, except inside targets and noise processes."""
+    frozen = lambda node: isinstance(node, AbstractTarget | NoiseProcess)  # noqa: E731
+    return jax.tree_util.tree_map(
+        lambda leaf: not frozen(leaf) and eqx.is_inexact_array(leaf), model, is_leaf=frozen
+    )
+
+
+def _check_objective_process(objective, process: NoiseProcess) -> None:
+    bound = getattr(objective, "process", process)
+    if not eqx.tree_equal(bound, process):
+        raise ConfigError(
+            "fit.process",
+            f"is {process} but the objective is bound to {bound}",
+            "build the objective with the same noise process",
+        )
+
+
+def _batches(data, with_scores: bool, batch_size: int | None) -> _Batches:
+    """Validate ``data`` and wrap it as a batch source."""
+    if batch_size is not None:
+        batch_size = positive_int(batch_size, "fit.batch_size")
+    if isinstance(data, ExactSampler) and hasattr(data, "score"):
+        if batch_size is None:
+            raise ConfigError(
+                "fit.batch_size", "is None", "give a batch size to draw from a target"
+            )
+        return _Batches(None, None, data, batch_size, with_scores)
+    samples, scores = data if isinstance(data, tuple) else (data, None)
+    samples = jnp.asarray(finite_array(samples, "data.samples", ndim=2), dtype=float)
+    if scores is not None:
+        scores = jnp.asarray(finite_array(scores, "data.scores", ndim=2), dtype=float)
+        if scores.shape != samples.shape:
+            raise DataError(
+                "data.scores",
+                f"has shape {scores.shape} but the samples have {samples.shape}",
+                "give one score per sample",
+            )
+    elif with_scores:
+        raise ConfigError(
+            "data",
+            "has no clean scores, which this objective needs",
+            "pass (samples, scores), a target with an exact sampler, or build the objective "
+            "with clean_score=target.score",
+        )
+    if batch_size is not None and batch_size >= samples.shape[0]:
+        batch_size = None
+    return _Batches(samples, scores, None, batch_size, with_scores)
+
+
+def _times(process: NoiseProcess, times, sigmas, t_range) -> _Times:
+    """Validate the time-sampling options."""
+    low, high = process.t_range if t_range is None else map(float, t_range)
+    if not 0.0 <= low < high <= 1.0:
+        raise ConfigError("fit.t_range", f"is ({low}, {high})", "use 0 <= t_min < t_max <= 1")
+    if sigmas is not None:
+        if not isinstance(times, str) or times != "uniform":
+            raise ConfigError("fit.sigmas", "was given with times", "give only one of them")
+        times = np.asarray(process.t_of_sigma(np.atleast_1d(np.asarray(sigmas, float))))
+    if isinstance(times, str):
+        if times not in TIME_SCHEMES:
+            raise ConfigError("fit.times", f"is {times!r}", f"choose one of {TIME_SCHEMES}")
+        return _Times(None, times, low, high)
+    levels = finite_array(np.atleast_1d(times), "fit.times", ndim=1)
+    if np.any(levels < 0.0) or np.any(levels > 1.0):
+        raise ConfigError(
+            "fit.times" if sigmas is None else "fit.sigmas",
+            "lies outside the process's range (t in [0, 1])",
+            "choose noise levels the process reaches",
+        )
+    return _Times(jnp.asarray(levels, dtype=float), "levels", low, high)
+
+
+def _checked_decay(ema_decay: float | None) -> float | None:
+    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+        raise ConfigError("fit.ema_decay", f"is {ema_decay}", "use a value in (0, 1), e.g. 0.999")
+    return None if ema_decay is None else float(ema_decay)
+
+
+def _check_model(model, batches: _Batches) -> None:
+    """The model maps one position ``(d,)`` and a time to ``(d,)``."""
+    dim = batches.target.dim if batches.target is not None else batches.samples.shape[1]
+    try:
+        out = eqx.filter_eval_shape(model, jnp.zeros(dim), jnp.zeros(())).shape
+    except (TypeError, ValueError, AttributeError) as exc:
+        out = f"an error ({type(exc).__name__})"
+    if out != (dim,):
+        raise DataError(
+            "data", f"has dimension {dim} but the model gives {out} there", "match the model's dim"
+        )
+
+
+def _chunk_ends(start: int, steps: int, chunk_size: int, every: int | None) -> list[int]:
+    """Chunk boundaries: absolute multiples of ``chunk_size`` and ``every``, and ``steps``."""
+    ends = set(range(chunk_size * (start // chunk_size + 1), steps, chunk_size))
+    if every:
+        ends |= set(range(every * (start // every + 1), steps, every))
+    return sorted(ends | {steps}) if start < steps else []
+
+
+def _checked_records(records: dict, start: int, path: Path | None) -> dict[str, np.ndarray]:
+    """Host copies of a chunk's records; NonFiniteError at the first bad step."""
+    records = {name: np.asarray(value) for name, value in records.items()}
+    bad = ~(np.isfinite(records["loss"]) & np.isfinite(records["grad_norm"]))
+    if np.any(bad):
+        step = start + int(np.argmax(bad))
+        kept = f"; the checkpoint in {path.parent} is from before it" if path else ""
+        raise NonFiniteError(
+            "fit.loss",
+            f"is {records['loss'][step - start]} (gradient norm "
+            f"{records['grad_norm'][step - start]}) at step {step}{kept}",
+            "lower the learning rate, check the data, or down-weight the lowest noise levels",
+        )
+    return records
+
+
+def _extend(history: dict[str, np.ndarray], records: dict[str, np.ndarray]) -> dict:
+    return {
+        name: np.concatenate([history.get(name, value[:0]), value])
+        for name, value in records.items()
+    }
+
+
+def _checkpoint_path(checkpoint_dir, resume: bool) -> Path | None:
+    if checkpoint_dir is None:
+        if resume:
+            raise ConfigError("fit.resume", "needs checkpoint_dir", "give the run's directory")
+        return None
+    path = Path(checkpoint_dir) / CHECKPOINT_NAME
+    if path.exists() and not resume:
+        raise OutputError(
+            "fit.checkpoint_dir",
+            f"already holds {path}",
+            "pass resume=True to continue that run, or choose a new directory",
+        )
+    return path
+
+
+def _save_checkpoint(path: Path, state: _State, key, history: dict, step: int) -> None:
+    """One file: a JSON header line, then equinox-serialised (state, key, history)."""
+    header = {
+        "format": _CHECKPOINT_FORMAT,
+        "step": step,
+        "history": {name: str(value.dtype) for name, value in history.items()},
+    }
+    buffer = io.BytesIO()
+    buffer.write(json.dumps(header).encode() + b"\n")
+    eqx.tree_serialise_leaves(buffer, (state, jax.random.key_data(key), history))
+    write_bytes(path, buffer.getvalue())
+
+
+def _load_checkpoint(path: Path, state: _State, key) -> tuple[_State, dict, int]:
+    """Inverse of :func:`_save_checkpoint`; ``state`` and ``key`` give the expected structure."""
+    with open(path, "rb") as file:
+        header = json.loads(file.readline())
+        if header.get("format") != _CHECKPOINT_FORMAT:
+            raise ConfigError("fit.resume", f"{path} is not a fit checkpoint", "check the path")
+        step = int(header["step"])
+        history = {name: np.zeros(step, dtype) for name, dtype in header["history"].items()}
+        try:
+            like = (state, jax.random.key_data(key), history)
+            state, key_data, history = eqx.tree_deserialise_leaves(file, like)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ConfigError(
+                "fit.resume",
+                f"{path} does not match this model, optimizer and ema_decay ({exc})",
+                "resume with the settings the run started with, or use a new checkpoint_dir",
+            ) from None
+    if not np.array_equal(key_data, jax.random.key_data(key)):
+        raise ConfigError(
+            "fit.key", f"differs from the key {path} was trained with", "resume with the same key"
+        )
+    return state, history, step

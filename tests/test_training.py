@@ -1,0 +1,219 @@
+"""fit(): history, checkpoints and bit-exact resume, interruption, non-finite losses,
+data forms, time sampling, frozen targets, and errors that name the field.
+
+One tiny model, objective, optimiser and chunk size are shared, so most tests reuse a
+single compiled chunk.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import scoresample.training as training
+from scoresample.errors import ConfigError, DataError, NonFiniteError, OutputError
+from scoresample.networks import ScoreMLP
+from scoresample.noise import VE, VP
+from scoresample.objectives import TSM, TargetInformed, dsm_s
+from scoresample.targets import ncsn_toy
+from scoresample.training import fit
+
+PROCESS = VE(0.05, 5.0)
+TARGET = ncsn_toy()
+DATA = TARGET.sample(jax.random.PRNGKey(1), 256)
+MODEL = ScoreMLP(2, hidden=8, depth=1, embed=4, key=jax.random.PRNGKey(2))
+OBJECTIVE = dsm_s(PROCESS)
+OPTIMIZER = optax.adam(1e-2)
+COMMON = {"optimizer": OPTIMIZER, "batch_size": 32, "chunk_size": 10, "progress": False}
+
+
+def run(steps, key, **options):
+    return fit(MODEL, OBJECTIVE, DATA, PROCESS, steps=steps, key=key, **(COMMON | options))
+
+
+def assert_same_tree(a, b):
+    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert len(leaves_a) == len(leaves_b)
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """40 steps with EMA, checkpointed every 20 steps."""
+    directory = tmp_path_factory.mktemp("uninterrupted")
+    key = jax.random.PRNGKey(5)
+    result = run(40, key, ema_decay=0.9, checkpoint_dir=directory, checkpoint_every=20)
+    return key, result
+
+
+def test_history_records_loss_grad_norm_and_weighted_aux_terms(uninterrupted):
+    _, result = uninterrupted
+    history = result.history
+    assert set(history) == {"loss", "grad_norm", "norm", "fitting"}
+    assert all(value.shape == (40,) for value in history.values())
+    # DSM-S is norm + fitting per example; weighted means keep the identity.
+    np.testing.assert_allclose(history["loss"], history["norm"] + history["fitting"], rtol=1e-5)
+    assert np.all(history["grad_norm"] > 0) and result.steps == 40
+
+
+def test_split_run_equals_uninterrupted_run_bitwise(uninterrupted, tmp_path):
+    key, whole = uninterrupted
+    run(20, key, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=20)
+    resumed = run(40, key, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=20, resume=True)
+    assert_same_tree(eqx.filter(resumed.model, eqx.is_array), eqx.filter(whole.model, eqx.is_array))
+    assert_same_tree(
+        eqx.filter(resumed.ema_model, eqx.is_array), eqx.filter(whole.ema_model, eqx.is_array)
+    )
+    assert_same_tree(resumed.opt_state, whole.opt_state)
+    assert_same_tree(resumed.history, whole.history)
+    assert not np.array_equal(
+        resumed.model.body.mlp.layers[0].weight, MODEL.body.mlp.layers[0].weight
+    )
+    assert not np.array_equal(
+        resumed.ema_model.body.mlp.layers[0].weight, resumed.model.body.mlp.layers[0].weight
+    )
+
+
+def test_keyboard_interrupt_checkpoints_the_last_completed_chunk(
+    uninterrupted, tmp_path, monkeypatch
+):
+    key, whole = uninterrupted
+    calls = []
+    real = training._run_chunk
+
+    def interrupted_third_chunk(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(training, "_run_chunk", interrupted_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        run(40, key, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=20)
+    monkeypatch.setattr(training, "_run_chunk", real)
+    resumed = run(40, key, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=20, resume=True)
+    assert_same_tree(resumed.history, whole.history)
+    assert_same_tree(eqx.filter(resumed.model, eqx.is_array), eqx.filter(whole.model, eqx.is_array))
+
+
+def test_resume_checks_key_model_and_overwrites(uninterrupted, tmp_path):
+    key, _ = uninterrupted
+    run(10, key, checkpoint_dir=tmp_path)
+    with pytest.raises(OutputError, match="resume=True"):
+        run(20, key, checkpoint_dir=tmp_path)
+    with pytest.raises(ConfigError, match="fit.key"):
+        run(20, jax.random.PRNGKey(6), checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(ConfigError, match="fit.resume"):
+        run(20, key, checkpoint_dir=tmp_path, resume=True, ema_decay=0.9)
+    with pytest.raises(ConfigError, match="checkpoint_dir"):
+        run(20, key, resume=True)
+    assert run(10, key, checkpoint_dir=tmp_path, resume=True).steps == 10
+
+
+def exploding(score_fn, x, t, key):
+    """Rewards a growing output, then turns NaN: fails at a step after the first chunk."""
+    total = jnp.sum(score_fn(x, t))
+    return jnp.where(total > 40.0, jnp.nan, -total), {}
+
+
+def test_non_finite_loss_names_the_step_and_keeps_the_checkpoint(tmp_path):
+    options = COMMON | {"optimizer": optax.sgd(0.01), "key": jax.random.PRNGKey(0)}
+    with pytest.raises(NonFiniteError, match=r"at step \d+") as error:
+        fit(MODEL, exploding, DATA, PROCESS, steps=200, checkpoint_dir=tmp_path,
+            checkpoint_every=10, **options)  # fmt: skip
+    step = int(error.value.problem.split("at step ")[1].split(";")[0])
+    assert step >= 10, "the output grows for about 30 steps before it passes 40"
+    good = step - step % 10
+    resumed = fit(MODEL, exploding, DATA, PROCESS, steps=good, checkpoint_dir=tmp_path,
+                  resume=True, **options)  # fmt: skip
+    assert np.all(np.isfinite(resumed.history["loss"])) and resumed.steps == good
+
+
+def test_clean_scores_as_pairs_bound_or_from_a_target(key):
+    scores = jax.vmap(TARGET.score)(DATA)
+    options = COMMON | {"steps": 20, "key": key}
+    paired = fit(MODEL, TSM(PROCESS), (DATA, scores), PROCESS, **options)
+    bound = fit(MODEL, TSM(PROCESS, clean_score=TARGET.score), DATA, PROCESS, **options)
+    np.testing.assert_allclose(paired.history["loss"], bound.history["loss"], rtol=1e-4)
+    fresh = fit(MODEL, TSM(PROCESS), TARGET, PROCESS, **options)
+    assert np.all(np.isfinite(fresh.history["loss"]))
+    with pytest.raises(ConfigError, match="clean scores"):
+        fit(MODEL, TSM(PROCESS), DATA, PROCESS, **options)
+    with pytest.raises(DataError, match="data.scores"):
+        fit(MODEL, TSM(PROCESS), (DATA, scores[:10]), PROCESS, **options)
+
+
+def recorded_times(times=None, sigmas=None, t_range=None, batch_size=64):
+    """Per-step batch means of t, and of t^2, from an objective that only records t."""
+
+    def record(score_fn, x, t, key):
+        return 0.0 * jnp.sum(score_fn(x, t)), {"t": t, "t2": t**2}
+
+    options = {"times": times} if times is not None else {}
+    history = fit(
+        MODEL, record, DATA, PROCESS, optimizer=OPTIMIZER, steps=200, batch_size=batch_size,
+        key=jax.random.PRNGKey(3), sigmas=sigmas, t_range=t_range, progress=False, **options,
+    ).history  # fmt: skip
+    return history["t"], history["t2"]
+
+
+def test_time_sampling_schemes():
+    n = 64
+    uniform, _ = recorded_times("uniform")
+    stratified, _ = recorded_times("stratified")
+    antithetic, _ = recorded_times("antithetic", t_range=(0.2, 0.6))
+    # Batch means: uniform has sd sqrt(1 / (12 n)); stratified about n times less.
+    assert abs(uniform.mean() - 0.5) < 4 * np.sqrt(1 / 12 / n / 200)
+    assert 0.5 < uniform.std() / np.sqrt(1 / 12 / n) < 1.5
+    assert stratified.std() < uniform.std() / 10
+    np.testing.assert_allclose(antithetic, 0.4, rtol=1e-6)
+    fixed, _ = recorded_times(sigmas=0.1)
+    np.testing.assert_allclose(fixed, PROCESS.t_of_sigma(0.1), rtol=1e-6)
+    levels = np.array([0.1, 1.0])
+    mean, mean2 = recorded_times(sigmas=levels)
+    t_levels = np.asarray(PROCESS.t_of_sigma(levels))
+    # Two levels: E[t^2] - (t_1 + t_2) E[t] + t_1 t_2 = 0 for every draw.
+    np.testing.assert_allclose(mean2 - t_levels.sum() * mean + t_levels.prod(), 0.0, atol=1e-6)
+
+
+def test_targets_inside_a_model_are_frozen(key):
+    model = TargetInformed(MODEL, TARGET.score, PROCESS)
+    result = fit(model, OBJECTIVE, DATA, PROCESS, steps=10, key=key,
+                 **(COMMON | {"optimizer": optax.adamw(1e-2, weight_decay=0.5)}))  # fmt: skip
+    trained = result.model.clean_score.__self__
+    assert_same_tree(trained, TARGET)
+    assert not np.array_equal(
+        result.model.net.body.mlp.layers[0].weight, MODEL.body.mlp.layers[0].weight
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "field"),
+    [
+        ({"times": "sobol"}, ConfigError, "fit.times"),
+        ({"times": 1.5}, ConfigError, "fit.times"),
+        ({"times": "stratified", "sigmas": 0.1}, ConfigError, "fit.sigmas"),
+        ({"sigmas": 0.001}, ConfigError, "fit.sigmas"),
+        ({"t_range": (0.5, 0.2)}, ConfigError, "fit.t_range"),
+        ({"ema_decay": 1.0}, ConfigError, "fit.ema_decay"),
+        ({"steps": 0}, ConfigError, "fit.steps"),
+        ({"batch_size": -1}, ConfigError, "fit.batch_size"),
+    ],
+)
+def test_bad_options_name_the_field(options, error, field, key):
+    with pytest.raises(error, match=field):
+        fit(MODEL, OBJECTIVE, DATA, PROCESS, key=key, **(COMMON | options))
+
+
+def test_bad_data_and_process_name_the_field(key):
+    with pytest.raises(ConfigError, match="fit.process"):
+        fit(MODEL, OBJECTIVE, DATA, VP(), key=key, **COMMON)
+    with pytest.raises(DataError, match="data"):
+        fit(MODEL, OBJECTIVE, jnp.zeros((10, 3)), PROCESS, key=key, **COMMON)
+    with pytest.raises(ConfigError, match="fit.batch_size"):
+        fit(MODEL, OBJECTIVE, TARGET, PROCESS, key=key, **(COMMON | {"batch_size": None}))
+    with pytest.raises(Exception, match="NaN"):
+        fit(MODEL, OBJECTIVE, DATA.at[0, 0].set(jnp.nan), PROCESS, key=key, **COMMON)
