@@ -1,0 +1,27 @@
+"""Samplers: turn a score (exact or learned) or a log density into chains.
+
+MALA, HMC and NUTS come from BlackJAX (with adaptation); ULA, annealed Langevin and
+reverse diffusion are written here in BlackJAX's three-layer shape (``<Algo>State``,
+``<Algo>Info``, ``init``, ``build_kernel``, ``as_top_level_api``), one module each.
+:func:`run` runs many chains of any of them, sharded over devices, into
+:class:`~scoresample.chains.Chains`; :func:`make_sampler` builds one by name.
+
+Example:
+    >>> from scoresample import samplers, targets
+    >>> spec = samplers.make_sampler("nuts", num_warmup=500, num_samples=1000)
+    >>> chains = samplers.run(spec, jax.random.PRNGKey(0), targets.ncsn_toy())
+"""
+
+from . import annealed_langevin as annealed_langevin
+from . import hmc as hmc
+from . import mala as mala
+from . import nuts as nuts
+from . import reverse_diffusion as reverse_diffusion
+from . import ula as ula
+from .registry import SAMPLERS as SAMPLERS
+from .registry import SamplerSpec as SamplerSpec
+from .registry import make_sampler as make_sampler
+from .registry import sampler_settings as sampler_settings
+from .run import NonFiniteWarning as NonFiniteWarning
+from .run import run as run
+from .ula import step_size_from_paper as step_size_from_paper

@@ -1,0 +1,174 @@
+"""Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1) over a noise process's levels.
+
+For levels ``sigma_1 > ... > sigma_L`` at times ``t_i = process.t_of_sigma(sigma_i)``, run
+``T`` Langevin steps ``y <- y + h_i s(y, t_i) + sqrt(2 h_i) z`` with
+``h_i = h * sigma_i^2 / sigma_L^2``, then optionally denoise by Tweedie's formula
+``y + sigma_L^2 s(y, t_L)``. The step ``h`` (the last level's) is in BlackJAX's convention;
+the paper writes ``alpha_i = eps sigma_i^2 / sigma_L^2`` with ``y + (alpha_i / 2) s +
+sqrt(alpha_i) z``, so ``eps = 2 h`` (:func:`~scoresample.samplers.ula.step_size_from_paper`).
+
+One step of the returned ``SamplingAlgorithm`` is a whole sweep through all levels from
+the state's position: it turns one noise draw into one sample, and costs ``L T`` score
+evaluations (plus one to denoise).
+
+References:
+    Song & Ermon (2019), Generative modeling by estimating gradients of the data
+    distribution, NeurIPS, Alg. 1 and Sec. 3.2; Efron (2011), Tweedie's formula and
+    selection bias, JASA 106, Eq. (2.8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from blackjax.base import SamplingAlgorithm, build_sampling_algorithm
+from jaxtyping import Array, Float
+
+from .._types import Position, ScoreFn
+from ..noise import geometric_levels
+from . import _settings as S
+from ._model import noised_score_fn
+from ._plan import Plan, normal_prior
+from ._process import time_range
+from .ula import langevin_update
+
+__all__ = [
+    "SETTINGS",
+    "AnnealedLangevinInfo",
+    "AnnealedLangevinSchedule",
+    "AnnealedLangevinState",
+    "as_top_level_api",
+    "build_kernel",
+    "init",
+    "schedule",
+]
+
+
+class AnnealedLangevinState(NamedTuple):
+    """The particle's position."""
+
+    position: Position
+
+
+class AnnealedLangevinInfo(NamedTuple):
+    """``is_divergent``: some step was not finite (and was refused)."""
+
+    is_divergent: jax.Array
+    n_grad_evals: jax.Array
+
+
+class AnnealedLangevinSchedule(NamedTuple):
+    """Per level: noise scale, process time and Langevin step size."""
+
+    sigmas: Float[Array, " L"]
+    times: Float[Array, " L"]
+    step_sizes: Float[Array, " L"]
+
+
+def schedule(process, sigmas, step_size: float) -> AnnealedLangevinSchedule:
+    """Levels ``sigmas`` (decreasing) with times ``t_of_sigma`` and steps
+    ``h_i = step_size * sigma_i^2 / sigma_L^2``."""
+    sigmas = jnp.asarray(sigmas, dtype=float)
+    steps = step_size * sigmas**2 / sigmas[-1] ** 2
+    return AnnealedLangevinSchedule(sigmas, process.t_of_sigma(sigmas), steps)
+
+
+def init(position: Position) -> AnnealedLangevinState:
+    """The state at ``position`` (a draw from the broad initial distribution)."""
+    return AnnealedLangevinState(position)
+
+
+def _langevin_level(score_fn, t, h, keys, position, bad):
+    """``len(keys)`` Langevin steps at time ``t``; non-finite steps are refused."""
+
+    def one_step(carry, key):
+        y, bad = carry
+        proposal = langevin_update(key, y, score_fn(y, t), h)
+        finite = jnp.all(jnp.isfinite(proposal))
+        return (jnp.where(finite, proposal, y), bad | ~finite), None
+
+    (position, bad), _ = jax.lax.scan(one_step, (position, bad), keys)
+    return position, bad
+
+
+def build_kernel(n_steps_per_level: int = 100, denoise: bool = True) -> Callable:
+    """A sweep kernel ``(rng_key, state, score_fn, schedule) -> (state, info)``."""
+
+    def kernel(rng_key, state, score_fn: ScoreFn, levels: AnnealedLangevinSchedule):
+        n_levels = levels.sigmas.shape[0]
+        keys = jax.random.split(rng_key, n_levels * n_steps_per_level)
+        keys = keys.reshape(n_levels, n_steps_per_level, *keys.shape[1:])
+
+        def one_level(carry, level):
+            t, h, level_keys = level
+            return _langevin_level(score_fn, t, h, level_keys, *carry), None
+
+        carry = (state.position, jnp.zeros((), bool))
+        (y, bad), _ = jax.lax.scan(one_level, carry, (levels.times, levels.step_sizes, keys))
+        if denoise:
+            denoised = y + levels.sigmas[-1] ** 2 * score_fn(y, levels.times[-1])
+            finite = jnp.all(jnp.isfinite(denoised))
+            y, bad = jnp.where(finite, denoised, y), bad | ~finite
+        n_evals = jnp.int32(n_levels * n_steps_per_level + int(denoise))
+        return AnnealedLangevinState(y), AnnealedLangevinInfo(bad, n_evals)
+
+    return kernel
+
+
+def as_top_level_api(
+    score_fn: ScoreFn,
+    levels: AnnealedLangevinSchedule,
+    n_steps_per_level: int = 100,
+    denoise: bool = True,
+) -> SamplingAlgorithm:
+    """Annealed Langevin as a ``SamplingAlgorithm`` whose step is one full sweep.
+
+    Args:
+        score_fn: ``(y, t) -> score`` of the noised marginal at time ``t``.
+        levels: from :func:`schedule`.
+        n_steps_per_level: ``T``.
+        denoise: finish with Tweedie's ``y + sigma_L^2 s(y, t_L)``.
+
+    Example:
+        >>> process = VE(1.0, 20.0)
+        >>> levels = schedule(process, geometric_levels(20.0, 1.0, 10), step_size=0.05)
+        >>> algo = as_top_level_api(score_fn, levels)
+        >>> state, info = algo.step(key, algo.init(20.0 * jax.random.normal(key0, (2,))))
+    """
+    kernel = build_kernel(n_steps_per_level, denoise)
+    return build_sampling_algorithm(kernel, lambda x, _: init(x), score_fn, kernel_args=(levels,))
+
+
+SETTINGS = {
+    "n_chains": S.Setting(1000, S.count, "number of independent particles"),
+    "n_levels": S.Setting(10, S.count, "noise levels L"),
+    "sigma_first": S.Setting(None, S.optional_positive_float, "largest level (sigma(t_start))"),
+    "sigma_last": S.Setting(None, S.optional_positive_float, "smallest level (sigma(t_end))"),
+    "n_steps_per_level": S.Setting(100, S.count, "Langevin steps T per level"),
+    "step_size": S.Setting(None, S.optional_positive_float, "h at the last level (0.05 sigma_L^2)"),
+    "denoise": S.Setting(True, S.boolean, "finish with Tweedie's denoising step"),
+}
+
+
+def plan(settings: dict, model, *, process=None, **_) -> Plan:
+    """Annealed Langevin on ``model``'s noised score; particles start at ``N(0, sigma_1^2)``."""
+    score_fn = noised_score_fn(model, process, "annealed_langevin")
+    t_start, t_end = time_range(process, None, None)
+    first = settings["sigma_first"] or float(process.sigma(t_start))
+    last = settings["sigma_last"] or float(process.sigma(t_end))
+    sigmas = geometric_levels(first, last, settings["n_levels"])
+    h = settings["step_size"] or 0.05 * last**2
+    levels = schedule(process, sigmas, h)
+    kernel = build_kernel(settings["n_steps_per_level"], settings["denoise"])
+
+    def step(key, state, params):
+        state, info = kernel(key, state, score_fn, levels)
+        stats = {"diverging": info.is_divergent, "non_finite": info.is_divergent}
+        return state, {**stats, "n_grad_evals": info.n_grad_evals, "step_size": jnp.asarray(h)}
+
+    report = {name: np.asarray(value).tolist() for name, value in levels._asdict().items()}
+    return Plan(init, step, {}, prior=normal_prior(first), particles=True, report=report)

@@ -1,0 +1,76 @@
+"""Samplers by name: ``make_sampler("nuts", num_warmup=500)`` from Python or a TOML table.
+
+A :class:`SamplerSpec` is a sampler name with its validated settings (defaults filled
+in); :func:`scoresample.samplers.run` turns it into chains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType, ModuleType
+from typing import Any
+
+from ..errors import ConfigError
+from . import annealed_langevin, hmc, mala, nuts, reverse_diffusion, ula
+from ._settings import did_you_mean, validate
+
+#: Name -> module with ``SETTINGS`` and ``plan``.
+SAMPLERS: dict[str, ModuleType] = {
+    "mala": mala,
+    "hmc": hmc,
+    "nuts": nuts,
+    "ula": ula,
+    "annealed_langevin": annealed_langevin,
+    "reverse_diffusion": reverse_diffusion,
+}
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """A sampler ``name`` and its complete, validated ``settings``.
+
+    Build with :func:`make_sampler`; change settings with :meth:`replace`.
+    """
+
+    name: str
+    settings: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def module(self) -> ModuleType:
+        """The algorithm module (``SETTINGS``, ``plan`` and the BlackJAX-shaped API)."""
+        return SAMPLERS[self.name]
+
+    @property
+    def particles(self) -> bool:
+        """True for samplers that turn noise into independent draws in one sweep."""
+        return self.name in ("annealed_langevin", "reverse_diffusion")
+
+    def replace(self, **changes: Any) -> SamplerSpec:
+        """A copy with some settings changed (and checked again)."""
+        return make_sampler(self.name, **{**self.settings, **changes})
+
+
+def make_sampler(name: str, **settings: Any) -> SamplerSpec:
+    """A validated sampler by ``name`` (``mala``, ``hmc``, ``nuts``, ``ula``,
+    ``annealed_langevin``, ``reverse_diffusion``) with keyword ``settings``.
+
+    Raises:
+        ConfigError: an unknown name or setting (with a did-you-mean), or a bad value
+            (e.g. a non-positive step size or step count).
+
+    Example:
+        >>> spec = make_sampler("nuts", num_warmup=500, num_samples=1000, n_chains=4)
+        >>> spec.settings["target_acceptance_rate"]
+        0.8
+    """
+    if name not in SAMPLERS:
+        raise ConfigError("sampler.name", f"unknown sampler {name!r}", did_you_mean(name, SAMPLERS))
+    values = validate(name, SAMPLERS[name].SETTINGS, settings)
+    return SamplerSpec(name, MappingProxyType(values))
+
+
+def sampler_settings(name: str) -> dict[str, tuple[Any, str]]:
+    """``{setting: (default, help)}`` of the sampler ``name``, for documentation and CLIs."""
+    if name not in SAMPLERS:
+        raise ConfigError("sampler.name", f"unknown sampler {name!r}", did_you_mean(name, SAMPLERS))
+    return {key: (s.default, s.doc) for key, s in SAMPLERS[name].SETTINGS.items()}
