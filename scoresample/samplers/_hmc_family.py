@@ -67,16 +67,14 @@ def window_warmup(algorithm, logdensity_fn, settings: dict, params: dict, **extr
     return warmup
 
 
-def trajectory_stats(state, info, params, energy, non_finite) -> dict:
+def trajectory_stats(state, info, energy, non_finite) -> dict:
     """The ArviZ statistics of one HMC or NUTS transition."""
-    non_finite = non_finite | is_invalid(state.logdensity, state.logdensity_grad)
     return {
         "acceptance_rate": info.acceptance_rate,
-        "diverging": info.is_divergent | non_finite,
-        "non_finite": non_finite,
+        "diverging": info.is_divergent,
+        "non_finite": non_finite | is_invalid(state.logdensity, state.logdensity_grad),
         "energy": energy,
         "n_steps": jnp.asarray(info.num_integration_steps, jnp.int32),
         "n_grad_evals": jnp.asarray(info.num_integration_steps, jnp.int32),
-        "step_size": params["step_size"],
         "lp": state.logdensity,
     }

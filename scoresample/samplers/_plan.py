@@ -20,7 +20,10 @@ class Plan(NamedTuple):
     Attributes:
         init: ``position (d,) -> state``.
         step: ``(key, state, params) -> (state, stats)``; ``stats`` maps names of
-            :data:`scoresample.chains.STAT_NAMES` (plus ``"non_finite"``) to scalars.
+            :data:`scoresample.chains.STAT_NAMES` to scalars, plus ``"non_finite"``
+            (required). ``run`` adds ``non_finite`` into ``diverging`` (the kernel's own
+            divergences, if any) and ``params["step_size"]`` as ``step_size``, so a step
+            does not carry values that are constant or duplicated through its scan.
         params: per-chain parameters used when no adaptation runs (an unbatched pytree).
         warmup: ``(key, position, num_steps) -> (state, params)``, the adaptation, or
             ``None`` (then warm-up steps are plain burn-in with ``params``).

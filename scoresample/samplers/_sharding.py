@@ -3,8 +3,10 @@
 Chains are independent, so the chain axis is split over a one-axis mesh of all devices
 (every host's, once :func:`jax.distributed.initialize` has run) with no communication.
 Every chain carries its own key, so a chain's draws do not depend on which device, or
-how many, ran it. When the number of chains is not a multiple of the number of
-devices, copies of chain 0 pad the batch and are dropped afterwards.
+how many, ran it, up to floating-point rounding: XLA may compile an operation differently
+for another per-device batch size (on CPU, a division by a value shared by all chains can
+become a multiplication by its reciprocal). When the number of chains is not a multiple
+of the number of devices, copies of chain 0 pad the batch and are dropped afterwards.
 """
 
 from __future__ import annotations

@@ -167,8 +167,7 @@ def plan(settings: dict, model, *, process=None, **_) -> Plan:
 
     def step(key, state, params):
         state, info = kernel(key, state, score_fn, levels)
-        stats = {"diverging": info.is_divergent, "non_finite": info.is_divergent}
-        return state, {**stats, "n_grad_evals": info.n_grad_evals, "step_size": jnp.asarray(h)}
+        return state, {"non_finite": info.is_divergent, "n_grad_evals": info.n_grad_evals}
 
     report = {name: np.asarray(value).tolist() for name, value in levels._asdict().items()}
     return Plan(init, step, {}, prior=normal_prior(first), particles=True, report=report)

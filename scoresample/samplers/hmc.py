@@ -51,7 +51,6 @@ def plan(settings: dict, model, *, t_min: float = 0.0, dim: int | None = None, *
         stats = family.trajectory_stats(
             new_state,
             info,
-            params,
             _energy_at_draw(state, info, matrix),
             is_invalid(proposal.logdensity, proposal.logdensity_grad),
         )

@@ -132,12 +132,9 @@ def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
 
     def step(key, state, params):
         state, info = kernel(key, state, logdensity_fn, params["step_size"])
-        non_finite = info.proposal_is_invalid
         stats = {
             "acceptance_rate": info.acceptance_rate,
-            "diverging": non_finite,
-            "non_finite": non_finite,
-            "step_size": params["step_size"],
+            "non_finite": info.proposal_is_invalid,
             "n_grad_evals": jnp.int32(1),
             "lp": state.logdensity,
         }

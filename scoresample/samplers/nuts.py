@@ -50,7 +50,7 @@ def plan(settings: dict, model, *, t_min: float = 0.0, dim: int | None = None, *
         non_finite = is_invalid(ends[0].logdensity, ends[0].logdensity_grad) | is_invalid(
             ends[1].logdensity, ends[1].logdensity_grad
         )
-        stats = family.trajectory_stats(new_state, info, params, info.energy, non_finite)
+        stats = family.trajectory_stats(new_state, info, info.energy, non_finite)
         stats["tree_depth"] = info.num_trajectory_expansions
         return new_state, stats
 

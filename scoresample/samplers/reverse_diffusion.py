@@ -206,8 +206,7 @@ def plan(settings: dict, model, *, process=None, **_) -> Plan:
 
     def step(key, state, params):
         state, info = kernel(key, state, score_fn, grid)
-        stats = {"diverging": info.is_divergent, "non_finite": info.is_divergent}
-        return state, {**stats, "n_grad_evals": info.n_grad_evals}
+        return state, {"non_finite": info.is_divergent, "n_grad_evals": info.n_grad_evals}
 
     report = {"times": np.asarray(grid.times).tolist()}
     prior = normal_prior(float(process.sigma(grid.times[0])))

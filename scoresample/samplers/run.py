@@ -6,7 +6,9 @@ need no communication across devices), then draws, all inside ``lax.scan`` over
 ``vmap``-ed chains. Draws are computed in chunks of one compiled scan, so the tqdm bar
 advances without recompiling; draw ``i`` of chain ``c`` uses the key
 ``fold_in(fold_in(fold_in(key_chains, c), 1), i)``, so the draws do not depend on the
-chunking, on ``progress``, on the number of chains beside it or on the devices.
+chunking, on ``progress``, on the number of chains beside it or on the devices (up to
+floating-point rounding, which XLA may do differently for another per-device batch;
+adaptation can amplify it over a long warm-up).
 
 Particle samplers (annealed Langevin, reverse diffusion) turn each chain's noise into
 one independent draw; their :class:`Chains` hold ``(1, n_particles, d)``: one "chain" of
@@ -28,6 +30,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._types import Batch, PRNGKey
+from .._validate import positive_int
 from ..chains import Chains
 from ..errors import ConfigError, DataError, NonFiniteError
 from ._model import coordinate_names, model_dim
@@ -59,7 +62,8 @@ def run(
 
     Args:
         sampler: a :class:`SamplerSpec` from :func:`make_sampler`, or a sampler name.
-        key: PRNG key; the same key gives the same draws on any number of devices.
+        key: PRNG key; the same key gives the same draws (up to rounding) on any number
+            of devices.
         model: a target (``log_prob``, ``score``, ``noised``), a score network
             ``model(y, t)``, an energy network (``energy(y, t)``) or a function, as the
             sampler needs (see :mod:`scoresample.samplers._model`).
@@ -92,33 +96,25 @@ def run(
     plan = spec.module.plan(settings, model, process=process, t_min=t_min, dim=dim)
     key_start, key_chains = jax.random.split(key)
     x0 = _initial_positions(initial_positions, plan, key_start, n, dim)
-    layout = chain_layout(n, devices)
-    timing = {"compile": 0.0, "warmup": 0.0, "sampling": 0.0}
     warm_keys, sample_keys, wrap = _chain_keys(key_chains, n)
-    states, params = _warm_up(plan, layout, settings, warm_keys, x0, wrap, timing, progress)
-    positions, stats = _sample(
-        plan, layout, settings, sample_keys, states, params, wrap, timing, (progress, spec.name)
-    )
-    _warn_non_finite(stats.pop("non_finite"), spec.name)
+    runner = _Runner(plan, chain_layout(n, devices), settings, wrap, progress)
+    states, params = runner.warm_up(warm_keys, x0)
+    positions, stats = runner.sample(sample_keys, states, params, spec.name)
+    _complete_stats(stats, fetch(runner.layout, params), spec.name)
     if plan.particles:
         positions = positions.reshape(1, n, dim)
         stats = {name: value.reshape(1, n) for name, value in stats.items()}
-    adapted = {name: value for name, value in fetch(layout, params).items()}
-    report = {**settings, **(plan.report or {}), **adapted, "n_chains": n, "t_min": t_min}
-    report["n_devices"] = layout.n_devices
-    return Chains(positions, stats, spec.name, timing, report, coordinate_names(model))
+    report = {**settings, **(plan.report or {}), **fetch(runner.layout, params)}
+    report.update(n_chains=n, t_min=t_min, n_devices=runner.layout.n_devices)
+    return Chains(positions, stats, spec.name, runner.timing, report, coordinate_names(model))
 
 
 def _chain_count(n_chains, initial_positions, settings) -> int:
     if n_chains is not None:
-        return int(n_chains) if n_chains > 0 else _bad_count(n_chains)
+        return positive_int(n_chains, "n_chains")
     if initial_positions is not None and not callable(initial_positions):
         return len(initial_positions)
     return settings["n_chains"]
-
-
-def _bad_count(n_chains):
-    raise ConfigError("n_chains", f"must be a positive integer, got {n_chains!r}", "use >= 1")
 
 
 def _dimension(model, initial_positions) -> int:
@@ -161,69 +157,6 @@ def _chain_keys(key, n: int):
     return np.asarray(warm), np.asarray(sample), lambda raw: raw
 
 
-def _compile(fn, args, timing: dict):
-    start = time.perf_counter()
-    compiled = fn.lower(*args).compile()
-    timing["compile"] += time.perf_counter() - start
-    return compiled
-
-
-def _execute(compiled, args, timing: dict, phase: str):
-    start = time.perf_counter()
-    out = jax.block_until_ready(compiled(*args))
-    timing[phase] += time.perf_counter() - start
-    return out
-
-
-def _check_initial(layout: ChainLayout, states) -> None:
-    """Raise if a chain starts where the model is not finite."""
-    bad = np.zeros(layout.n_chains, bool)
-    for leaf in jax.tree.leaves(fetch(layout, states)):
-        if np.issubdtype(leaf.dtype, np.floating):
-            bad |= ~np.all(np.isfinite(leaf.reshape(layout.n_chains, -1)), axis=1)
-    if bad.any():
-        raise NonFiniteError(
-            "initial_positions",
-            f"chains {np.flatnonzero(bad)[:10].tolist()} start where the log density or "
-            "score is not finite",
-            "start the chains inside the support, where the model is finite",
-        )
-
-
-def _warm_up(plan: Plan, layout, settings, keys, x0, wrap, timing, progress):
-    """Initial states, then adaptation (or burn-in); returns ``(states, params)``."""
-    x0 = put(layout, x0)
-    states = _execute(
-        _compile(per_chain(plan.init, layout), (x0,), timing), (x0,), timing, "warmup"
-    )
-    _check_initial(layout, states)
-    params = put(
-        layout,
-        jax.tree.map(lambda p: np.broadcast_to(p, (layout.n_chains, *np.shape(p))), plan.params),
-    )
-    num_warmup = settings.get("num_warmup", 0)
-    if num_warmup == 0:
-        return states, params
-    keys = put(layout, keys)
-    if plan.warmup is not None:
-        fn = per_chain(lambda k, x: plan.warmup(wrap(k), x, num_warmup), layout)
-        args = (keys, x0)
-    else:
-        fn = per_chain(lambda k, s, p: (_burn_in(plan.step, wrap(k), s, p, num_warmup), p), layout)
-        args = (keys, states, params)
-    with tqdm(total=num_warmup, desc="warm-up", disable=not progress, leave=False) as bar:
-        out = _execute(_compile(fn, args, timing), args, timing, "warmup")
-        bar.update(num_warmup)
-    return out
-
-
-def _burn_in(step, key, state, params, num_steps: int):
-    def one(state, i):
-        return step(jax.random.fold_in(key, i), state, params)[0], None
-
-    return jax.lax.scan(one, state, jnp.arange(num_steps))[0]
-
-
 def _reduce(name: str, values):
     """One statistic over the thinned steps of a draw."""
     if name == "n_grad_evals":
@@ -234,6 +167,7 @@ def _reduce(name: str, values):
 
 
 def _thinned(step, thinning: int):
+    """A draw: ``thinning`` kernel steps with their statistics reduced by :func:`_reduce`."""
     if thinning == 1:
         return step
 
@@ -258,42 +192,118 @@ def _chunking(n: int, progress: bool) -> tuple[int, int]:
     return size, -(-n // size)
 
 
-def _sample(plan, layout, settings, keys, states, params, wrap, timing, display):
-    """Draws ``(n, num_samples, d)`` and stats ``(n, num_samples)`` as NumPy arrays."""
-    num_samples = settings.get("num_samples", 1)
-    size, n_chunks = _chunking(num_samples, display[0])
-    draw = _thinned(plan.step, settings.get("thinning", 1))
+class _Runner:
+    """One run's phases over a chain layout, timing compilation and execution apart."""
 
-    def chunk(key, state, params, start):
-        def one(state, i):
-            state, stats = draw(jax.random.fold_in(wrap(key), i), state, params)
-            return state, (state.position, stats)
+    def __init__(self, plan: Plan, layout: ChainLayout, settings: dict, wrap, progress: bool):
+        self.plan, self.layout, self.settings = plan, layout, settings
+        self.wrap, self.progress = wrap, progress
+        self.timing = {"compile": 0.0, "warmup": 0.0, "sampling": 0.0}
 
-        return jax.lax.scan(one, state, start + jnp.arange(size))
-
-    keys = put(layout, keys)
-    compiled = _compile(
-        per_chain(chunk, layout, n_shared=1), (keys, states, params, np.int32(0)), timing
-    )
-    pieces = []
-    with tqdm(total=num_samples, desc=display[1], disable=not display[0], unit="draw") as bar:
+    def compile(self, fn, args):
         start = time.perf_counter()
-        out = compiled(keys, states, params, np.int32(0))
-        for c in range(n_chunks):
-            states, draws = out
-            if c + 1 < n_chunks:  # dispatch the next chunk before fetching this one
-                out = compiled(keys, states, params, np.int32((c + 1) * size))
-            pieces.append(fetch(layout, draws))
-            bar.update(min(size, num_samples - c * size))
-        timing["sampling"] += time.perf_counter() - start
+        compiled = fn.lower(*args).compile()
+        self.timing["compile"] += time.perf_counter() - start
+        return compiled
+
+    def execute(self, fn, args, phase: str):
+        compiled = self.compile(fn, args)
+        start = time.perf_counter()
+        out = jax.block_until_ready(compiled(*args))
+        self.timing[phase] += time.perf_counter() - start
+        return out
+
+    def check_initial(self, states) -> None:
+        """Raise if a chain starts where the model is not finite."""
+        bad = np.zeros(self.layout.n_chains, bool)
+        for leaf in jax.tree.leaves(fetch(self.layout, states)):
+            if np.issubdtype(leaf.dtype, np.floating):
+                bad |= ~np.all(np.isfinite(leaf.reshape(self.layout.n_chains, -1)), axis=1)
+        if bad.any():
+            raise NonFiniteError(
+                "initial_positions",
+                f"chains {np.flatnonzero(bad)[:10].tolist()} start where the log density or "
+                "score is not finite",
+                "start the chains inside the support, where the model is finite",
+            )
+
+    def warm_up(self, keys, x0):
+        """Initial states, then adaptation (or burn-in); returns ``(states, params)``."""
+        plan, wrap, layout = self.plan, self.wrap, self.layout
+        x0 = put(layout, x0)
+        states = self.execute(per_chain(plan.init, layout), (x0,), "warmup")
+        self.check_initial(states)
+        broadcast = lambda p: np.broadcast_to(p, (layout.n_chains, *np.shape(p)))  # noqa: E731
+        params = put(layout, jax.tree.map(broadcast, plan.params))
+        num_warmup = self.settings.get("num_warmup", 0)
+        if num_warmup == 0:
+            return states, params
+        if plan.warmup is not None:
+            fn = per_chain(lambda k, x: plan.warmup(wrap(k), x, num_warmup), layout)
+            args = (put(layout, keys), x0)
+        else:
+            burn = lambda k, s, p: (_burn_in(plan.step, wrap(k), s, p, num_warmup), p)  # noqa: E731
+            fn, args = per_chain(burn, layout), (put(layout, keys), states, params)
+        with tqdm(total=num_warmup, desc="warm-up", disable=not self.progress, leave=False) as bar:
+            out = self.execute(fn, args, "warmup")
+            bar.update(num_warmup)
+        return out
+
+    def sample(self, keys, states, params, name: str):
+        """Draws ``(n, num_samples, d)`` and stats ``(n, num_samples)`` as NumPy arrays."""
+        num_samples = self.settings.get("num_samples", 1)
+        size, n_chunks = _chunking(num_samples, self.progress)
+        draw, wrap = _thinned(self.plan.step, self.settings.get("thinning", 1)), self.wrap
+
+        def chunk(key, state, params, start):
+            def one(state, draw_key):
+                state, stats = draw(draw_key, state, params)
+                return state, (state.position, stats)
+
+            indices = start + jnp.arange(size)
+            draw_keys = jax.vmap(lambda i: jax.random.fold_in(wrap(key), i))(indices)
+            return jax.lax.scan(one, state, draw_keys)
+
+        keys = put(self.layout, keys)
+        args = (keys, states, params, np.int32(0))
+        compiled = self.compile(per_chain(chunk, self.layout, n_shared=1), args)
+        pieces = []
+        with tqdm(total=num_samples, desc=name, disable=not self.progress, unit="draw") as bar:
+            start = time.perf_counter()
+            out = compiled(*args)
+            for c in range(n_chunks):
+                states, draws = out
+                if c + 1 < n_chunks:  # dispatch the next chunk before fetching this one
+                    out = compiled(keys, states, params, np.int32((c + 1) * size))
+                pieces.append(fetch(self.layout, draws))
+                bar.update(min(size, num_samples - c * size))
+            self.timing["sampling"] += time.perf_counter() - start
+        return _concatenate(pieces, num_samples)
+
+
+def _burn_in(step, key, state, params, num_steps: int):
+    def one(state, i):
+        return step(jax.random.fold_in(key, i), state, params)[0], None
+
+    return jax.lax.scan(one, state, jnp.arange(num_steps))[0]
+
+
+def _concatenate(pieces, num_samples: int):
+    """Chunks of ``(positions, stats)`` joined along the draw axis, padding dropped."""
     positions = np.concatenate([p[0] for p in pieces], axis=1)[:, :num_samples]
     stats = {
-        k: np.concatenate([p[1][k] for p in pieces], axis=1)[:, :num_samples] for k in pieces[0][1]
+        name: np.concatenate([p[1][name] for p in pieces], axis=1)[:, :num_samples]
+        for name in pieces[0][1]
     }
     return positions, stats
 
 
-def _warn_non_finite(non_finite: np.ndarray, name: str) -> None:
+def _complete_stats(stats: dict, params: dict, name: str) -> None:
+    """Fold ``non_finite`` into ``diverging`` (warning), add the per-chain step size."""
+    non_finite = stats.pop("non_finite")
+    stats["diverging"] = stats.get("diverging", False) | non_finite
+    if "step_size" in params:
+        stats["step_size"] = np.repeat(params["step_size"][:, None], non_finite.shape[1], axis=1)
     chains = np.flatnonzero(non_finite.any(axis=1))
     if chains.size:
         listed = chains[:10].tolist() + (["..."] if chains.size > 10 else [])

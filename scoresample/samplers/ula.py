@@ -126,9 +126,7 @@ def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
         state, info = kernel(key, state, score_fn, params["step_size"])
         stats = {
             "acceptance_rate": info.acceptance_rate,
-            "diverging": info.is_divergent,
             "non_finite": info.is_divergent,
-            "step_size": params["step_size"],
             "n_grad_evals": jnp.int32(1),
         }
         return state, stats

@@ -1,6 +1,7 @@
 """samplers.run: shapes and statistics, settings by name, reproducibility, chunked
 progress, thinning, initial positions, learned models, and non-finite reporting."""
 
+import blackjax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from scoresample import ConfigError, DataError, NonFiniteError, samplers, targets
 from scoresample.chains import STAT_NAMES
+from scoresample.networks import EnergyMLP, ScoreMLP
 from scoresample.noise import VE, VP
 
 
@@ -97,7 +99,7 @@ def test_window_adaptation_learns_the_scales(nuts_chains):
 
 def test_mala_dual_averaging_reaches_its_target(key):
     target = targets.Gaussian.standard(10)
-    spec = samplers.make_sampler("mala", num_warmup=500, num_samples=500, n_chains=4)
+    spec = samplers.make_sampler("mala", num_warmup=400, num_samples=200, n_chains=4)
     chains = samplers.run(spec, key, target, progress=False)
     assert 0.45 < chains.stats["acceptance_rate"].mean() < 0.7
 
@@ -121,25 +123,16 @@ def test_draws_do_not_depend_on_chunking_or_chain_count(key):
     assert not np.allclose(other.positions, quiet.positions)
 
 
-class QuadraticEnergy:
-    """A stand-in for an energy network: ``E(y, t) = (1 + t) |y|^2 / 2``."""
-
-    dim = 2
-
-    def energy(self, y, t):
-        return 0.5 * (1 + t) * y @ y
-
-    def __call__(self, y, t):
-        return -(1 + t) * y
-
-
-def test_learned_energy_and_score_models_run(key):
-    model = QuadraticEnergy()
-    chains = samplers.run(_fixed("mala", num_samples=20), key, model, t_min=0.5, progress=False)
-    lp = -jax.vmap(lambda y: model.energy(y, 0.5))(chains.flat())
-    np.testing.assert_allclose(chains.stats["lp"].ravel(), lp, rtol=1e-5)
-    ula = samplers.make_sampler("ula", step_size=0.1, num_samples=20)
-    assert samplers.run(ula, key, model, progress=False).positions.shape == (4, 20, 2)
+def test_learned_energy_and_score_networks_run(key):
+    energy = EnergyMLP(2, hidden=16, depth=2, activation="tanh", key=jax.random.PRNGKey(0))
+    start = np.random.default_rng(0).normal(size=(4, 2))  # networks carry no dim
+    spec = _fixed("mala", num_samples=20)
+    chains = samplers.run(spec, key, energy, initial_positions=start, t_min=0.1, progress=False)
+    lp = -jax.vmap(lambda y: energy.energy(y, 0.1))(chains.flat())
+    np.testing.assert_allclose(chains.stats["lp"].ravel(), lp, rtol=1e-5, atol=1e-6)
+    score = ScoreMLP(2, hidden=16, depth=2, key=jax.random.PRNGKey(1))
+    ula = samplers.make_sampler("ula", step_size=0.01, num_samples=20)
+    assert samplers.run(ula, key, score, initial_positions=start).positions.shape == (4, 20, 2)
 
 
 def test_particle_samplers_return_one_chain_of_independent_draws(key):
@@ -180,3 +173,16 @@ def test_particles_with_non_finite_scores_are_flagged(key):
         chains = samplers.run(spec, key, score_fn, process=process, initial_positions=start)
     np.testing.assert_array_equal(np.flatnonzero(chains.stats["diverging"]), [3, 50])
     assert np.all(np.isfinite(chains.positions))
+
+
+def test_mala_kernel_is_blackjax_mala(key):
+    target = targets.ncsn_toy()
+    ours = samplers.mala.as_top_level_api(target.log_prob, 0.7)
+    theirs = blackjax.mala(target.log_prob, 0.7)
+    state_ours, state_theirs = ours.init(jnp.array([4.0, 6.0])), theirs.init(jnp.array([4.0, 6.0]))
+    step_ours, step_theirs = jax.jit(ours.step), jax.jit(theirs.step)
+    for step_key in jax.random.split(key, 20):
+        state_ours, info = step_ours(step_key, state_ours)
+        state_theirs, info_theirs = step_theirs(step_key, state_theirs)
+        np.testing.assert_array_equal(state_ours.position, state_theirs.position)
+        assert info.acceptance_rate == info_theirs.acceptance_rate and not info.proposal_is_invalid
