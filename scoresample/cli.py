@@ -1,14 +1,25 @@
-"""The ``scoresample`` command: thin argument parsing over the library.
+"""The ``scoresample`` command: thin argument parsing over the pipeline.
 
-Errors a user can cause print one line on stderr and exit with status 2.
+Errors a user can cause print one line on stderr and exit with status 2; Ctrl-C keeps
+what is finished and prints how to resume (exit status 130).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .errors import ScoresampleError
+
+EXAMPLES = """examples:
+  scoresample demo --quick                      the main job, in under a minute
+  scoresample run models/gmm40.toml             a ready experiment from the zoo
+  scoresample run models/gmm40.toml --set score.training.steps=500 --out runs/short
+  scoresample run models/gmm40.toml --resume    continue an interrupted run
+  scoresample diagnose runs/gmm40               summary and metrics of finished chains
+  scoresample targets                           built-in targets and what they offer
+"""
 
 
 def _cmd_targets(args: argparse.Namespace) -> int:
@@ -24,10 +35,17 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         )
         for t in builtin_targets()
     ]
-    header = ("name", "dim", "capabilities", "parameters", "description")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    for row in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    print(_format_table(("name", "dim", "capabilities", "parameters", "description"), rows))
+    return 0
+
+
+def _cmd_samplers(args: argparse.Namespace) -> int:
+    from .samplers import SAMPLERS, sampler_settings
+
+    for name in SAMPLERS:
+        print(f'[[sampler]] name = "{name}"')
+        for key, (default, doc) in sampler_settings(name).items():
+            print(f"  {key} = {default!r:<10}  {doc}")
     return 0
 
 
@@ -37,21 +55,126 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if run_selfcheck(n=args.n, seed=args.seed) else 1
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    config = load_config(args.config, args.set)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    resume_hint = f"scoresample run {args.config} --out {out} --resume"
+    return _run(config, out, args, resume_hint, base=Path(args.config).resolve().parent)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import demo_config
+
+    config = demo_config(quick=args.quick, overrides=args.set)
+    out = Path(args.out) if args.out else Path("runs") / ("demo_quick" if args.quick else "demo")
+    hint = f"scoresample demo --out {out} --resume" + (" --quick" if args.quick else "")
+    return _run(config, out, args, hint, base=Path.cwd(), title="scoresample demo")
+
+
+def _run(config, out: Path, args, resume_hint: str, base: Path, title: str | None = None) -> int:
+    from .pipeline import run_experiment
+    from .pipeline.console import print_results
+
+    try:
+        result = run_experiment(
+            config,
+            out,
+            resume=args.resume,
+            force=args.force,
+            progress=not args.quiet,
+            base=base,
+            title=title,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished outputs in {out} are kept; continue with\n  {resume_hint}",
+            file=sys.stderr,
+        )
+        return 130
+    print_results(result)
+    return 0
+
+
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    from .pipeline.console import diagnose_path
+
+    diagnose_path(Path(args.path), target_name=args.target, seed=args.seed)
+    return 0
+
+
+def _format_table(header, rows) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, str(row[-1])]))
+    return "\n".join(lines)
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<name>)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (repeatable); sampler.KEY sets every sampler,"
+        " sampler.N.KEY the N-th (from 0)",
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run in --out (same config)"
+    )
+    group.add_argument("--force", action="store_true", help="overwrite the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="scoresample",
         description="Sample probability densities through their scores.",
-        epilog="examples:\n  scoresample targets\n  scoresample check --n 20000",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+        formatter_class=fmt,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "demo",
+        formatter_class=fmt,
+        help="train a TSM score and compare score-based samplers with MCMC",
+        epilog="examples:\n  scoresample demo\n  scoresample demo --quick --out /tmp/d",
+    )
+    p.add_argument("--quick", action="store_true", help="a small version (under a minute)")
+    _add_run_options(p)
+    p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser(
+        "run", formatter_class=fmt, help="run a TOML experiment config end to end", epilog=EXAMPLES
+    )
+    p.add_argument("config", help="the TOML config (see models/)")
+    _add_run_options(p)
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser(
+        "diagnose",
+        formatter_class=fmt,
+        help="summary and metrics of a run directory or a netCDF file",
+        epilog="examples:\n  scoresample diagnose runs/demo\n"
+        "  scoresample diagnose runs/demo/chains/mala.nc --target ncsn_toy",
+    )
+    p.add_argument("path", help="a run directory or a chains .nc file")
+    p.add_argument("--target", help="built-in target for metrics of a lone .nc file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the exact reference sets")
+    p.set_defaults(func=_cmd_diagnose)
     p = sub.add_parser("targets", help="list the built-in targets with dim and capabilities")
     p.set_defaults(func=_cmd_targets)
+    p = sub.add_parser("samplers", help="list the samplers with their settings and defaults")
+    p.set_defaults(func=_cmd_samplers)
     p = sub.add_parser(
         "check",
-        help="check every built-in exact score against its exact sampler (Stein identities)",
+        formatter_class=fmt,
+        help="check every exact score against its exact sampler (Stein identities)",
         epilog="example:\n  scoresample check --n 20000 --seed 1",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--n", type=int, default=20_000, help="samples per target (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

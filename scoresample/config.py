@@ -51,7 +51,8 @@ class NetworkConfig:
 
 @dataclass
 class TrainingConfig:
-    """``[score.training]``: optimisation settings for ``fit``."""
+    """``[score.training]``: optimisation settings for ``fit``; ``sigma`` trains at one
+    fixed noise level instead of sampling ``t``."""
 
     steps: int = 2000
     batch_size: int = 256
@@ -60,7 +61,8 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     ema: float | None = None
     checkpoint_every: int = 500
-    t_sampling: Literal["uniform", "stratified"] = "stratified"
+    t_sampling: Literal["uniform", "stratified", "antithetic"] = "stratified"
+    sigma: float | None = None
 
 
 @dataclass
@@ -78,13 +80,23 @@ class DataConfig:
 
 @dataclass
 class ScoreConfig:
-    """``[score]``: ``kind = "exact"`` uses the target's score; ``"learned"`` trains one."""
+    """``[score]``: ``kind = "exact"`` uses the target's score; ``"learned"`` trains one.
+
+    ``weighting`` names a ``lambda(t)`` (``sigma2``, ``uniform``, ``edm``, ``tsm``...);
+    ``kappa`` is ``"gaussian"`` (``kappa_t`` from ``sigma_data``), ``"bar"`` (kappa-bar
+    of a Gaussian-mixture target) or a constant; ``sigma_data`` defaults to the data's
+    RMS standard deviation; ``objective_options`` go to the objective (e.g.
+    ``divergence = "hutchinson"`` for ISM)."""
 
     kind: Literal["exact", "learned"] = "exact"
-    objective: str = "tsm"
+    objective: Literal["dsm", "dsm_s", "tsm", "kappa", "ism", "ssm", "ssm_vr"] = "tsm"
     process: Literal["vp", "ve"] = "vp"
     sigma_min: float = 0.01
     sigma_max: float = 10.0
+    weighting: str | None = None
+    kappa: str | float = "gaussian"
+    sigma_data: float | None = None
+    objective_options: dict[str, Any] = field(default_factory=dict)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -94,11 +106,14 @@ class ScoreConfig:
 class SamplerConfig:
     """``[[sampler]]``: a sampler ``name``, an optional unique ``label`` for its outputs,
     which ``score`` drives it (``exact`` target or ``learned`` model; default: learned
-    when one is trained), and its settings (all other keys)."""
+    when one is trained and the sampler can use it), where chains start (``prior``: the
+    sampler's default; ``exact``: exact samples of the target), and its settings (all
+    other keys, checked by the sampler)."""
 
     name: str
     label: str | None = None
     score: Literal["exact", "learned"] | None = None
+    init: Literal["prior", "exact"] = "prior"
     settings: dict[str, Any] = field(default_factory=dict)
 
 

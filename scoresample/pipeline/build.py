@@ -1,0 +1,169 @@
+"""Turn validated config sections into library objects: target, noise process,
+objective, network, optimiser and training data."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import optax
+
+from ..config import DataConfig, ScoreConfig, TargetConfig
+from ..errors import ConfigError, DataError
+from ..networks import EnergyMLP, ScoreMLP
+from ..noise import VE, VP, NoiseProcess
+from ..objectives import GaussianKappa, kappa_bar, make_objective, make_weighting
+from ..objectives.weighting import sigma_data_of
+from ..targets import ExactSampler, GaussianMixture, Target, from_numpyro, make_target
+
+#: Objectives that regress on the clean target score and so need it for the data.
+NEEDS_CLEAN_SCORE = ("tsm", "kappa")
+
+
+def _load_function(spec: str, field: str, base: Path):
+    """``"path.py:name"`` (relative to the config file's folder) -> the function."""
+    if ":" not in spec:
+        raise ConfigError(field, f"{spec!r} has no ':name'", 'write "file.py:function"')
+    file, name = spec.rsplit(":", 1)
+    path = (base / file).resolve()
+    if not path.is_file():
+        raise ConfigError(field, f"file {str(path)!r} does not exist", "check the path")
+    module_name = f"_scoresample_user_{path.stem}_{abs(hash(path))}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        loader = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(module)
+        sys.modules[module_name] = module
+    if not callable(getattr(module, name, None)):
+        raise ConfigError(field, f"{file} has no function {name!r}", "check the name after ':'")
+    return getattr(module, name)
+
+
+def build_target(cfg: TargetConfig, base: Path = Path(".")):
+    """The target of ``[target]``: a built-in, a user factory or a NumPyro model."""
+    if cfg.name:
+        return make_target(cfg.name, **cfg.params)
+    if cfg.params:
+        key = next(iter(cfg.params))
+        raise ConfigError(f"target.{key}", "unknown key", "parameters go with a built-in name")
+    if cfg.file:
+        target = _load_function(cfg.file, "target.file", base)()
+        if not isinstance(target, Target):
+            raise ConfigError(
+                "target.file",
+                f"returned {type(target).__name__}, not a target",
+                "return a Target, e.g. scoresample.targets.from_log_prob(f, dim)",
+            )
+        return target
+    model = _load_function(cfg.numpyro, "target.numpyro", base)
+    args, kwargs = _load_function(cfg.data, "target.data", base)() if cfg.data else ((), {})
+    return from_numpyro(model, *args, **kwargs)
+
+
+def build_process(cfg: ScoreConfig) -> NoiseProcess:
+    """VP (cosine) or VE between ``sigma_min`` and ``sigma_max``."""
+    return VP() if cfg.process == "vp" else VE(cfg.sigma_min, cfg.sigma_max)
+
+
+def build_objective(cfg: ScoreConfig, process: NoiseProcess, target, samples: np.ndarray):
+    """The training objective with its weighting and kappa; TSM-like objectives take the
+    clean scores from the data (``fit`` pairs them with the samples)."""
+    sigma_data = cfg.sigma_data if cfg.sigma_data is not None else sigma_data_of(samples)
+    options = dict(cfg.objective_options)
+    if cfg.weighting is not None:
+        options["weighting"] = make_weighting(cfg.weighting, sigma_data)
+    if cfg.objective == "kappa":
+        options["kappa"] = _kappa(cfg, process, target, sigma_data)
+    return make_objective(cfg.objective, process, **options)
+
+
+def _kappa(cfg: ScoreConfig, process: NoiseProcess, target, sigma_data: float):
+    if isinstance(cfg.kappa, float):
+        if not 0.0 <= cfg.kappa <= 1.0:
+            raise ConfigError("score.kappa", f"is {cfg.kappa}", "use a value in [0, 1]")
+        return cfg.kappa
+    if cfg.kappa == "gaussian":
+        return GaussianKappa(process, sigma_data)
+    if cfg.kappa == "bar":
+        if not isinstance(target, GaussianMixture):
+            raise ConfigError(
+                "score.kappa",
+                "'bar' needs a Gaussian-mixture target",
+                'use kappa = "gaussian" with sigma_data',
+            )
+        return kappa_bar(process, target)
+    raise ConfigError(
+        "score.kappa", f"unknown value {cfg.kappa!r}", 'use "gaussian", "bar" or a number in [0, 1]'
+    )
+
+
+def build_network(cfg: ScoreConfig, dim: int, process: NoiseProcess, key):
+    """A ScoreMLP or EnergyMLP with the configured widths, activation and embedding."""
+    net = cfg.network
+    cls = EnergyMLP if net.kind == "energy_mlp" else ScoreMLP
+    return cls(
+        dim, hidden=net.hidden, embed=net.embed, activation=net.activation, process=process, key=key
+    )
+
+
+def build_optimizer(cfg: ScoreConfig) -> optax.GradientTransformation:
+    training = cfg.training
+    if training.optimizer == "adam":
+        return optax.adam(training.learning_rate)
+    return optax.adamw(training.learning_rate, weight_decay=training.weight_decay)
+
+
+def load_data_file(cfg: DataConfig, dim: int, base: Path) -> np.ndarray:
+    """Samples ``(n, dim)`` from a ``.npy`` file, checked for shape and finiteness."""
+    if not cfg.path:
+        raise ConfigError(
+            "score.data.path", "is required when source = 'file'", 'add path = "samples.npy"'
+        )
+    path = (base / cfg.path).resolve()
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(
+            "score.data.path", f"{str(path)!r} does not exist", "check the path"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            "score.data.path",
+            f"cannot read {str(path)!r} ({exc})",
+            "save the samples with numpy.save",
+        ) from None
+    if data.ndim != 2 or data.shape[1] != dim:
+        raise DataError(
+            "score.data.path",
+            f"holds shape {data.shape} but the target has dim {dim}",
+            f"save an array of shape (n, {dim})",
+        )
+    if not np.issubdtype(data.dtype, np.number) or not np.all(np.isfinite(data)):
+        raise DataError(
+            "score.data.path",
+            "contains NaN, inf or non-numbers",
+            "remove those rows before training",
+        )
+    return data.astype(np.float32)
+
+
+def exact_data(target, n: int, key) -> np.ndarray:
+    """``n`` exact samples, or a clear error if the target has no exact sampler."""
+    if not isinstance(target, ExactSampler):
+        raise ConfigError(
+            "score.data.source",
+            "the target has no exact sampler",
+            'use source = "mcmc" (MALA on the exact score) or "file"',
+        )
+    return np.asarray(target.sample(key, n))
+
+
+def attach_scores(target, samples: np.ndarray, objective_name: str):
+    """``(samples, exact scores)`` for TSM-like objectives, else the samples alone."""
+    if objective_name not in NEEDS_CLEAN_SCORE:
+        return samples
+    return samples, np.asarray(jax.jit(jax.vmap(target.score))(samples))

@@ -1,0 +1,93 @@
+"""The sampling stage: each ``[[sampler]]`` on the exact target or the learned score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+
+from ..chains import Chains
+from ..config import Config, SamplerConfig
+from ..diagnostics import load_chains, save_chains
+from ..errors import ConfigError
+from ..networks import EnergyMLP
+from ..samplers import make_sampler, run
+from ..targets import ExactSampler
+from .build import build_process
+from .train import Trained
+
+#: Samplers driven by a score alone (no log density needed).
+SCORE_DRIVEN = ("ula", "annealed_langevin", "reverse_diffusion")
+
+
+def score_source(cfg: SamplerConfig, trained: Trained | None) -> str:
+    """``"learned"`` or ``"exact"``: explicit, else learned where the sampler can use it."""
+    if cfg.score is not None:
+        if cfg.score == "learned" and trained is None:
+            raise ConfigError(
+                f"sampler.{cfg.label}.score",
+                "is 'learned' but nothing is trained",
+                'set [score] kind = "learned", or score = "exact" here',
+            )
+        return cfg.score
+    if trained is None:
+        return "exact"
+    usable = cfg.name in SCORE_DRIVEN or isinstance(trained.model, EnergyMLP)
+    return "learned" if usable else "exact"
+
+
+def _initial_positions(cfg: SamplerConfig, target):
+    if cfg.init == "prior":
+        return None
+    if not isinstance(target, ExactSampler):
+        raise ConfigError(
+            f"sampler.{cfg.label}.init", "'exact' needs an exact sampler", 'use init = "prior"'
+        )
+    return target.sample
+
+
+def run_sampler(
+    cfg: SamplerConfig, config: Config, target, trained: Trained | None, key, progress: bool
+) -> Chains:
+    """Run one configured sampler; the chains record which score drove them."""
+    spec = make_sampler(cfg.name, **cfg.settings)
+    source = score_source(cfg, trained)
+    if source == "learned":
+        model, process = trained.model, trained.process
+        t_min = process.t_range[0]
+    else:
+        model, process, t_min = target, build_process(config.score), 0.0
+    chains = run(
+        spec,
+        key,
+        model,
+        initial_positions=_initial_positions(cfg, target),
+        process=process,
+        t_min=t_min,
+        progress=progress,
+    )
+    chains.settings["score"] = source
+    return chains
+
+
+def sample_stage(
+    config: Config,
+    target,
+    trained: Trained | None,
+    run_dir: Path,
+    key,
+    *,
+    resume: bool,
+    progress: bool,
+) -> dict[str, Chains]:
+    """All samplers in order; finished ones (their netCDF exists) are reused on resume."""
+    results = {}
+    for index, cfg in enumerate(config.sampler):
+        path = run_dir / "chains" / f"{cfg.label}.nc"
+        if resume and path.exists():
+            results[cfg.label] = load_chains(path)
+            continue
+        chains = run_sampler(cfg, config, target, trained, jax.random.fold_in(key, index), progress)
+        save_chains(chains, path, target)
+        results[cfg.label] = chains
+    return results

@@ -1,0 +1,120 @@
+"""The training stage: data (exact, MCMC or file), objective, network, ``fit``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from .._io import write_bytes, write_text
+from ..config import Config
+from ..samplers import make_sampler, run
+from ..training import fit
+from .build import (
+    attach_scores,
+    build_network,
+    build_objective,
+    build_optimizer,
+    build_process,
+    exact_data,
+    load_data_file,
+)
+
+DATA_FILE = "train_data.npy"
+HISTORY_FILE = "train_history.csv"
+
+
+@dataclass
+class Trained:
+    """The learned score and how it was obtained."""
+
+    model: Any
+    process: Any
+    history: dict[str, np.ndarray]
+    samples: np.ndarray
+
+
+def mcmc_data(target, cfg, key, progress: bool) -> np.ndarray:
+    """``n`` draws of MCMC on the exact target (a short run per chain after warm-up)."""
+    per_chain = math.ceil(cfg.n / cfg.mcmc_chains)
+    spec = make_sampler(
+        cfg.mcmc_sampler,
+        n_chains=cfg.mcmc_chains,
+        num_warmup=cfg.mcmc_warmup,
+        num_samples=per_chain,
+    )
+    chains = run(spec, key, target, progress=progress)
+    return chains.flat()[: cfg.n].astype(np.float32)
+
+
+def training_samples(config: Config, target, model_dir: Path, key, base: Path, progress):
+    """The training set: reused from ``model_dir`` when resuming, else made and saved."""
+    data_cfg = config.score.data
+    path = model_dir / DATA_FILE
+    if data_cfg.source == "file":
+        return load_data_file(data_cfg, target.dim, base)
+    if path.exists():
+        return np.load(path)
+    if data_cfg.source == "exact":
+        samples = exact_data(target, data_cfg.n, key).astype(np.float32)
+    else:
+        samples = mcmc_data(target, data_cfg, key, progress)
+    buffer = io.BytesIO()
+    np.save(buffer, samples)
+    write_bytes(path, buffer.getvalue())
+    return samples
+
+
+def write_history(history: dict[str, np.ndarray], path: Path) -> None:
+    """Per-step training history as CSV: ``step, loss, grad_norm, <aux terms>``."""
+    names = list(history)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["step", *names])
+    columns = [np.asarray(history[n]) for n in names]
+    for step, row in enumerate(zip(*columns, strict=True)):
+        writer.writerow([step, *(f"{float(v):.7g}" for v in row)])
+    write_text(path, out.getvalue())
+
+
+def train_stage(
+    config: Config, target, run_dir: Path, key, *, resume: bool, progress: bool, base: Path
+) -> Trained:
+    """Train the configured score on the target; checkpoints live in ``run_dir/model``."""
+    score = config.score
+    model_dir = run_dir / "model"
+    key_data, key_net, key_fit = jax.random.split(key, 3)
+    process = build_process(score)
+    samples = training_samples(config, target, model_dir, key_data, base, progress)
+    data = attach_scores(target, samples, score.objective)
+    objective = build_objective(score, process, target, samples)
+    model = build_network(score, target.dim, process, key_net)
+    training = score.training
+    timing = (
+        {"sigmas": training.sigma} if training.sigma is not None else {"times": training.t_sampling}
+    )
+    result = fit(
+        model,
+        objective,
+        data,
+        process,
+        optimizer=build_optimizer(score),
+        steps=training.steps,
+        batch_size=min(training.batch_size, len(samples)),
+        key=key_fit,
+        ema_decay=training.ema,
+        progress=progress,
+        checkpoint_dir=model_dir,
+        checkpoint_every=training.checkpoint_every,
+        resume=resume,
+        **timing,
+    )
+    write_history(result.history, run_dir / HISTORY_FILE)
+    learned = result.ema_model if result.ema_model is not None else result.model
+    return Trained(learned, process, result.history, samples)
