@@ -15,6 +15,8 @@ Noise levels for annealed Langevin dynamics follow Song & Ermon (2020), "Improve
 techniques for training score-based generative models": :func:`max_pairwise_distance`
 (Technique 1, ``sigma_1``), :func:`song_ermon_ratio` and :func:`song_ermon_levels`
 (Technique 2, the number of levels) and :func:`song_ermon_step_size` (Technique 4).
+:func:`time_sampler` chooses the training times (uniform, stratified, antithetic, fixed,
+or NCSN levels).
 """
 
 from __future__ import annotations
@@ -136,6 +138,62 @@ def geometric_levels(sigma_first: float, sigma_last: float, n_levels: int) -> ja
             "levels run from the largest noise down to the smallest",
         )
     return jnp.asarray(np.geomspace(sigma_first, sigma_last, n_levels), dtype=float)
+
+
+TIME_SCHEMES = ("uniform", "stratified", "antithetic")
+
+
+class TimeSampler(eqx.Module):
+    """Draws one training time per example: uniform, stratified or antithetic on
+    ``[low, high]``, or uniformly from fixed ``levels``. Build it with :func:`time_sampler`.
+
+    Stratified: ``t_i = low + (high - low) (i + u_i) / n``; antithetic: ``u`` and ``1 - u``
+    in pairs. Both keep every batch's times spread over the interval (low-discrepancy).
+    """
+
+    levels: jax.Array | None
+    scheme: str = eqx.field(static=True)
+    low: float = eqx.field(static=True)
+    high: float = eqx.field(static=True)
+
+    def __call__(self, key, n: int) -> jax.Array:
+        if self.levels is not None:
+            return self.levels[jax.random.randint(key, (n,), 0, self.levels.shape[0])]
+        u = jax.random.uniform(key, (n,))
+        if self.scheme == "stratified":
+            u = (jnp.arange(n) + u) / n
+        elif self.scheme == "antithetic":
+            u = jnp.concatenate([u[: (n + 1) // 2], 1.0 - u[: n // 2]])
+        return self.low + (self.high - self.low) * u
+
+
+def time_sampler(process: NoiseProcess, times="uniform", sigmas=None, t_range=None) -> TimeSampler:
+    """Validated training times: a scheme in ``TIME_SCHEMES`` on ``t_range`` (default
+    ``process.t_range``); or fixed times (a float or array); or noise levels ``sigmas``
+    (one level, or NCSN's list) turned into times with ``t_of_sigma``.
+
+    Example:
+        >>> time_sampler(VE(0.01, 10.0), sigmas=geometric_levels(10.0, 0.01, 10))
+    """
+    low, high = process.t_range if t_range is None else map(float, t_range)
+    if not 0.0 <= low < high <= 1.0:
+        raise ConfigError("fit.t_range", f"is ({low}, {high})", "use 0 <= t_min < t_max <= 1")
+    if sigmas is not None:
+        if not isinstance(times, str) or times != "uniform":
+            raise ConfigError("fit.sigmas", "was given with times", "give only one of them")
+        times = np.asarray(process.t_of_sigma(np.atleast_1d(np.asarray(sigmas, float))))
+    if isinstance(times, str):
+        if times not in TIME_SCHEMES:
+            raise ConfigError("fit.times", f"is {times!r}", f"choose one of {TIME_SCHEMES}")
+        return TimeSampler(None, times, low, high)
+    levels = np.atleast_1d(np.asarray(times, dtype=float))
+    if levels.ndim != 1 or not np.all((levels >= 0.0) & (levels <= 1.0)):  # NaN fails too
+        raise ConfigError(
+            "fit.times" if sigmas is None else "fit.sigmas",
+            f"is {times if sigmas is None else sigmas}, outside the process's range",
+            "choose times in [0, 1], or noise levels the process reaches",
+        )
+    return TimeSampler(jnp.asarray(levels, dtype=float), "levels", low, high)
 
 
 def max_pairwise_distance(data, chunk_size: int = 2048) -> float:

@@ -29,11 +29,10 @@ from ._io import write_bytes
 from ._types import PRNGKey
 from ._validate import finite_array, positive_int
 from .errors import ConfigError, DataError, NonFiniteError, OutputError
-from .noise import NoiseProcess
+from .noise import NoiseProcess, TimeSampler, time_sampler
 from .objectives.weighting import uniform
 from .targets import AbstractTarget, ExactSampler
 
-TIME_SCHEMES = ("uniform", "stratified", "antithetic")
 CHECKPOINT_NAME = "checkpoint.eqx"
 _CHECKPOINT_FORMAT = "scoresample.fit checkpoint 1"
 #: ``optax.adamw(1e-3)``, the default optimiser.
@@ -84,25 +83,6 @@ class _Batches(eqx.Module):
         return self.samples[index], self.scores[index] if self.with_scores else None
 
 
-class _Times(eqx.Module):
-    """Draws one time per example: uniform, stratified, antithetic, or from fixed levels."""
-
-    levels: jax.Array | None
-    scheme: str = eqx.field(static=True)
-    low: float = eqx.field(static=True)
-    high: float = eqx.field(static=True)
-
-    def draw(self, key: PRNGKey, n: int) -> jax.Array:
-        if self.levels is not None:
-            return self.levels[jax.random.randint(key, (n,), 0, self.levels.shape[0])]
-        u = jax.random.uniform(key, (n,))
-        if self.scheme == "stratified":
-            u = (jnp.arange(n) + u) / n
-        elif self.scheme == "antithetic":
-            u = jnp.concatenate([u[: (n + 1) // 2], 1.0 - u[: n // 2]])
-        return self.low + (self.high - self.low) * u
-
-
 class _Problem(eqx.Module):
     """Everything a step needs that does not change during training."""
 
@@ -110,7 +90,7 @@ class _Problem(eqx.Module):
     objective: Callable
     process: NoiseProcess
     batches: _Batches
-    times: _Times
+    times: TimeSampler
     optimizer: optax.GradientTransformation
     ema_decay: float | None = eqx.field(static=True)
 
@@ -128,7 +108,7 @@ class _Problem(eqx.Module):
         """One optimiser step; returns the new state and the step's record."""
         key_batch, key_times, key_loss = jax.random.split(jax.random.fold_in(key, step), 3)
         xs, scores = self.batches.draw(key_batch)
-        ts = self.times.draw(key_times, xs.shape[0])
+        ts = self.times(key_times, xs.shape[0])
         keys = jax.random.split(key_loss, xs.shape[0])
         grad_fn = jax.value_and_grad(self.batch_loss, has_aux=True)
         (loss, aux), grads = grad_fn(state.params, xs, scores, ts, keys)
@@ -182,7 +162,8 @@ def fit(
         process: the noise process the objective is bound to.
         optimizer: an optax transformation (default ``adamw(1e-3)``).
         steps: total number of optimiser steps (including steps of a resumed run).
-        batch_size: examples per step (drawn with replacement); None for the full data.
+        batch_size: examples per step (drawn with replacement); None (or >= n) for the
+            full data every step.
         key: PRNG key; step ``k`` uses ``fold_in(key, k)``.
         times: ``"uniform"``, ``"stratified"`` or ``"antithetic"`` on ``t_range``; a single
             time; or an array of times to draw from uniformly.
@@ -210,28 +191,37 @@ def fit(
     """
     steps = positive_int(steps, "fit.steps")
     chunk_size = positive_int(chunk_size, "fit.chunk_size")
-    _check_objective_process(objective, process)
-    spec = _trainable(model)
-    params, static = eqx.partition(model, spec)
-    problem = _Problem(
-        static,
-        objective,
-        process,
-        _batches(data, getattr(objective, "needs_scores", False), batch_size),
-        _times(process, times, sigmas, t_range),
-        optimizer,
-        _checked_decay(ema_decay),
+    every = (
+        None if checkpoint_every is None else positive_int(checkpoint_every, "fit.checkpoint_every")
     )
-    _check_model(model, problem.batches)
-    state = _State(params, optimizer.init(params), params if ema_decay is not None else None)
+    _check_objective_process(objective, process)
+    params, static = eqx.partition(model, _trainable(model))
+    batches = _batches(data, getattr(objective, "needs_scores", False), batch_size)
+    _check_model(model, batches)
+    sampler = time_sampler(process, times, sigmas, t_range)
+    decay = _checked_decay(ema_decay)
+    problem = _Problem(static, objective, process, batches, sampler, optimizer, decay)
+    state = _State(params, optimizer.init(params), None if decay is None else params)
     path = _checkpoint_path(checkpoint_dir, resume)
     history, start = {}, 0
     if resume and path is not None and path.exists():
         state, history, start = _load_checkpoint(path, state, key)
-    every = None if checkpoint_every is None else positive_int(checkpoint_every, "checkpoint_every")
-    with tqdm(total=steps, initial=start, disable=not progress, desc="fit", unit="step") as bar:
+    schedule = _chunk_ends(start, steps, chunk_size, every)
+    state, history, start = _train(problem, state, key, history, start, schedule, path, progress)
+    ema_model = None if decay is None else eqx.combine(state.ema, static)
+    return FitResult(eqx.combine(state.params, static), ema_model, state.opt_state, history, start)
+
+
+def _train(problem, state, key, history, start, schedule, path, progress):
+    """Run the chunks ending at ``schedule``; checkpoint at ``schedule``'s checkpoint steps.
+
+    ``schedule`` is a list of ``(end, checkpoint?)``. On KeyboardInterrupt the last
+    completed chunk is checkpointed (when there is a checkpoint path) and re-raised.
+    """
+    total = schedule[-1][0] if schedule else start
+    with tqdm(total=total, initial=start, disable=not progress, desc="fit", unit="step") as bar:
         try:
-            for end in _chunk_ends(start, steps, chunk_size, every):
+            for end, save in schedule:
                 new_state, records = _run_chunk(
                     problem, state, key, jnp.asarray(start), end - start
                 )
@@ -239,14 +229,13 @@ def fit(
                 state, history, start = new_state, _extend(history, records), end
                 bar.update(len(records["loss"]))
                 bar.set_postfix(loss=f"{np.mean(records['loss']):.4g}")
-                if path is not None and (end == steps or (every and end % every == 0)):
+                if save and path is not None:
                     _save_checkpoint(path, state, key, history, start)
         except KeyboardInterrupt:
             if path is not None:
                 _save_checkpoint(path, state, key, history, start)
             raise
-    ema_model = None if ema_decay is None else eqx.combine(state.ema, static)
-    return FitResult(eqx.combine(state.params, static), ema_model, state.opt_state, history, start)
+    return state, history, start
 
 
 def _trainable(model) -> Any:
@@ -299,29 +288,6 @@ def _batches(data, with_scores: bool, batch_size: int | None) -> _Batches:
     return _Batches(samples, scores, None, batch_size, with_scores)
 
 
-def _times(process: NoiseProcess, times, sigmas, t_range) -> _Times:
-    """Validate the time-sampling options."""
-    low, high = process.t_range if t_range is None else map(float, t_range)
-    if not 0.0 <= low < high <= 1.0:
-        raise ConfigError("fit.t_range", f"is ({low}, {high})", "use 0 <= t_min < t_max <= 1")
-    if sigmas is not None:
-        if not isinstance(times, str) or times != "uniform":
-            raise ConfigError("fit.sigmas", "was given with times", "give only one of them")
-        times = np.asarray(process.t_of_sigma(np.atleast_1d(np.asarray(sigmas, float))))
-    if isinstance(times, str):
-        if times not in TIME_SCHEMES:
-            raise ConfigError("fit.times", f"is {times!r}", f"choose one of {TIME_SCHEMES}")
-        return _Times(None, times, low, high)
-    levels = finite_array(np.atleast_1d(times), "fit.times", ndim=1)
-    if np.any(levels < 0.0) or np.any(levels > 1.0):
-        raise ConfigError(
-            "fit.times" if sigmas is None else "fit.sigmas",
-            "lies outside the process's range (t in [0, 1])",
-            "choose noise levels the process reaches",
-        )
-    return _Times(jnp.asarray(levels, dtype=float), "levels", low, high)
-
-
 def _checked_decay(ema_decay: float | None) -> float | None:
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ConfigError("fit.ema_decay", f"is {ema_decay}", "use a value in (0, 1), e.g. 0.999")
@@ -341,12 +307,12 @@ def _check_model(model, batches: _Batches) -> None:
         )
 
 
-def _chunk_ends(start: int, steps: int, chunk_size: int, every: int | None) -> list[int]:
-    """Chunk boundaries: absolute multiples of ``chunk_size`` and ``every``, and ``steps``."""
-    ends = set(range(chunk_size * (start // chunk_size + 1), steps, chunk_size))
-    if every:
-        ends |= set(range(every * (start // every + 1), steps, every))
-    return sorted(ends | {steps}) if start < steps else []
+def _chunk_ends(start: int, steps: int, chunk_size: int, every: int | None):
+    """``(end, checkpoint?)`` per chunk: chunks end at absolute multiples of ``chunk_size``
+    and of ``every`` (checkpoints) and at ``steps`` (always a checkpoint)."""
+    saves = set(range(every * (start // every + 1), steps, every)) if every else set()
+    ends = set(range(chunk_size * (start // chunk_size + 1), steps, chunk_size)) | saves
+    return [(end, end in saves or end == steps) for end in sorted(ends | {steps}) if end > start]
 
 
 def _checked_records(records: dict, start: int, path: Path | None) -> dict[str, np.ndarray]:

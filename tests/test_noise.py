@@ -16,6 +16,7 @@ from scoresample.noise import (
     song_ermon_levels,
     song_ermon_ratio,
     song_ermon_step_size,
+    time_sampler,
 )
 
 TIMES = jnp.linspace(0.05, 0.95, 7)
@@ -113,3 +114,39 @@ def test_song_ermon_step_size_reproduces_the_papers_choices(sigma_first, n_level
     assert abs(song_ermon_step_size(levels, 5) / expected - 1) < 0.02
     with pytest.raises(ConfigError, match="levels"):
         song_ermon_step_size(levels[::-1], 5)
+
+
+def batch_means(sampler, n=64, batches=200):
+    keys = jax.random.split(jax.random.PRNGKey(0), batches)
+    return np.asarray(jax.jit(jax.vmap(lambda k: sampler(k, n)))(keys)).mean(axis=1)
+
+
+def test_time_sampling_schemes():
+    n = 64
+    uniform = batch_means(time_sampler(VE(), "uniform"), n)
+    stratified = batch_means(time_sampler(VE(), "stratified"), n)
+    # Batch means of U(0, 1): sd sqrt(1 / (12 n)); stratified batches: about n times less.
+    assert abs(uniform.mean() - 0.5) < 4 * np.sqrt(1 / 12 / n / uniform.size)
+    assert 0.5 < uniform.std() / np.sqrt(1 / 12 / n) < 1.5
+    assert stratified.std() < uniform.std() / 10
+    antithetic = batch_means(time_sampler(VE(), "antithetic", t_range=(0.2, 0.6)), n)
+    np.testing.assert_allclose(antithetic, 0.4, rtol=1e-6)
+    fixed = time_sampler(VE(0.01, 10.0), sigmas=0.1)(jax.random.PRNGKey(1), 8)
+    np.testing.assert_allclose(fixed, VE(0.01, 10.0).t_of_sigma(0.1), rtol=1e-6)
+    vp = time_sampler(VP())(jax.random.PRNGKey(2), 1000)
+    assert VP().t_range[0] <= float(vp.min()) and float(vp.max()) <= VP().t_range[1]
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"times": "sobol"}, "fit.times"),
+        ({"times": 1.5}, "fit.times"),
+        ({"times": "stratified", "sigmas": 0.1}, "fit.sigmas"),
+        ({"sigmas": 0.001}, "fit.sigmas"),
+        ({"t_range": (0.5, 0.2)}, "fit.t_range"),
+    ],
+)
+def test_time_sampler_errors_name_the_field(options, field):
+    with pytest.raises(ConfigError, match=field):
+        time_sampler(VE(0.01, 10.0), **options)

@@ -53,6 +53,11 @@ class EnergyMLP(eqx.Module):
             dim, 1, hidden, depth, embed, activation, process, embed_of, scale_by_sigma, key
         )
 
+    @property
+    def dim(self) -> int:
+        """Dimension of the positions ``y``."""
+        return self.body.dim
+
     def energy(self, y: Position, t: Scalar) -> Scalar:
         """The energy ``E(y, t)``, a scalar."""
         return self.body(y, t)[0]

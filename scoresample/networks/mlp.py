@@ -81,6 +81,7 @@ class TimeConditioned(eqx.Module):
     mlp: MLP
     embedding: SinusoidalEmbedding | None
     process: NoiseProcess | None
+    dim: int = eqx.field(static=True)
     scale_by_sigma: bool = eqx.field(static=True)
 
     def __init__(
@@ -94,7 +95,7 @@ class TimeConditioned(eqx.Module):
         self.embedding = SinusoidalEmbedding(embed, embed_of, process) if embed else None
         sizes = (dim + embed, *layer_widths(hidden, depth), out)
         self.mlp = MLP(sizes, activation, key=key)
-        self.process, self.scale_by_sigma = process, scale_by_sigma
+        self.process, self.dim, self.scale_by_sigma = process, dim, scale_by_sigma
 
     def __call__(self, y: Position, t: Scalar) -> jax.Array:
         features = y if self.embedding is None else jnp.concatenate([y, self.embedding(t)])
@@ -140,6 +141,11 @@ class ScoreMLP(eqx.Module):
         self.body = TimeConditioned(
             dim, dim, hidden, depth, embed, activation, process, embed_of, scale_by_sigma, key
         )
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the positions ``y``."""
+        return self.body.dim
 
     def __call__(self, y: Position, t: Scalar) -> Position:
         return self.body(y, t)

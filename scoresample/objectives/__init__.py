@@ -28,5 +28,6 @@ from .tsm import Preconditioned as Preconditioned
 from .tsm import TargetInformed as TargetInformed
 from .tsm import preconditioning as preconditioning
 from .weighting import EDM as EDM
+from .weighting import Relative as Relative
 from .weighting import TSMOptimal as TSMOptimal
 from .weighting import make_weighting as make_weighting

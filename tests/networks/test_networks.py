@@ -36,6 +36,7 @@ def test_score_mlp_maps_positions_and_times(key):
     model = ScoreMLP(3, hidden=16, depth=2, key=key)
     ys = jax.random.normal(key, (5, 3))
     assert jax.vmap(model)(ys, jnp.linspace(0, 1, 5)).shape == (5, 3)
+    assert model.dim == 3 and EnergyMLP(3, hidden=16, depth=2, key=key).dim == 3
     assert ScoreMLP(3, embed=0, key=key)(ys[0], 0.3).shape == (3,)
 
 
