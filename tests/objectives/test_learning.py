@@ -41,9 +41,17 @@ def test_tsm_beats_dsm_at_low_noise(key):
     ):
         model = ScoreMLP(2, hidden=32, depth=2, embed=0, activation="tanh", key=key)
         result = fit(
-            model, objective, MIXTURE, PROCESS, optimizer=OPTIMIZER, steps=2000,
-            batch_size=256, key=key, sigmas=0.01, progress=False,
-        )  # fmt: skip
+            model,
+            objective,
+            MIXTURE,
+            PROCESS,
+            optimizer=OPTIMIZER,
+            steps=2000,
+            batch_size=256,
+            key=key,
+            sigmas=0.01,
+            progress=False,
+        )
         errors[name] = relative_errors(result.model, times=(0.0,))[0]
     assert errors["tsm"] < 0.02
     assert 5 * errors["tsm"] < errors["dsm"], errors
@@ -66,9 +74,17 @@ def across_t():
     for name, objective in objectives.items():
         model = ScoreMLP(2, hidden=64, depth=2, embed=16, activation="silu", key=key)
         result = fit(
-            model, objective, MIXTURE, PROCESS, optimizer=OPTIMIZER, steps=3000,
-            batch_size=256, key=key, times="stratified", progress=False,
-        )  # fmt: skip
+            model,
+            objective,
+            MIXTURE,
+            PROCESS,
+            optimizer=OPTIMIZER,
+            steps=3000,
+            batch_size=256,
+            key=key,
+            times="stratified",
+            progress=False,
+        )
         errors[name] = relative_errors(result.model)
     return errors
 
@@ -92,7 +108,15 @@ def test_ism_with_the_forward_laplacian_trains_an_energy_network(key):
     model = EnergyMLP(2, hidden=32, depth=2, embed=0, activation="tanh", key=key)
     objective = ISM(PROCESS, clean=True, divergence="folx")
     result = fit(
-        model, objective, gaussian, PROCESS, optimizer=OPTIMIZER, steps=1500,
-        batch_size=256, key=key, times=0.0, progress=False,
-    )  # fmt: skip
+        model,
+        objective,
+        gaussian,
+        PROCESS,
+        optimizer=OPTIMIZER,
+        steps=1500,
+        batch_size=256,
+        key=key,
+        times=0.0,
+        progress=False,
+    )
     assert relative_errors(result.model, gaussian, times=(0.0,))[0] < 0.05
