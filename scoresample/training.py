@@ -26,7 +26,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ._io import write_bytes
-from ._types import PRNGKey
+from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
 from .errors import ConfigError, DataError, NonFiniteError, OutputError
 from .noise import NoiseProcess, TimeSampler, time_sampler
@@ -132,7 +132,7 @@ def _run_chunk(problem: _Problem, state: _State, key: PRNGKey, first_step, n_ste
 def fit(
     model: eqx.Module,
     objective: Callable,
-    data,
+    data: Batch | tuple[Batch, Batch] | ExactSampler,
     process: NoiseProcess,
     *,
     optimizer: optax.GradientTransformation = DEFAULT_OPTIMIZER,
