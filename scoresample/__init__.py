@@ -1,15 +1,40 @@
 """scoresample: sampling from probability densities through their scores.
 
-Exact targets (:mod:`scoresample.targets`), learned scores, BlackJAX samplers and
-ArviZ diagnostics. See ``README.md`` and ``tutorials/``.
+- :mod:`scoresample.targets`: exact targets (mixtures with noised marginals, wells,
+  DW-4, LJ-13, funnel, NumPyro models, user log densities).
+- :mod:`scoresample.noise`, :mod:`scoresample.networks`, :mod:`scoresample.objectives`,
+  :func:`scoresample.fit`: learned scores by DSM, TSM, kappa mixtures, ISM and SSM.
+- :mod:`scoresample.samplers`: ULA, annealed Langevin, reverse diffusion, MALA, HMC and
+  NUTS over many chains and devices, into :class:`scoresample.Chains`.
+- :mod:`scoresample.diagnostics`: ArviZ summaries, metrics beside their floors, plots.
+
+See ``README.md``, ``models/`` and ``tutorials/``.
 """
 
+from . import diagnostics as diagnostics
+from . import estimators as estimators
+from . import networks as networks
+from . import noise as noise
+from . import objectives as objectives
+from . import samplers as samplers
 from . import targets as targets
+from .chains import Chains as Chains
 from .datasets import two_moons as two_moons
+from .diagnostics import load_chains as load_chains
+from .diagnostics import sample_quality as sample_quality
+from .diagnostics import save_chains as save_chains
+from .diagnostics import summary as summary
+from .diagnostics import to_inference_data as to_inference_data
 from .errors import ConfigError as ConfigError
 from .errors import DataError as DataError
 from .errors import NonFiniteError as NonFiniteError
 from .errors import OutputError as OutputError
 from .errors import ScoresampleError as ScoresampleError
+from .noise import VE as VE
+from .noise import VP as VP
+from .samplers import make_sampler as make_sampler
+from .samplers import run as run
+from .training import FitResult as FitResult
+from .training import fit as fit
 
 __version__ = "0.1.0"
