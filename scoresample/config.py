@@ -41,12 +41,19 @@ class TargetConfig:
 
 @dataclass
 class NetworkConfig:
-    """``[score.network]``: ``score_mlp`` or ``energy_mlp`` (needed by MH samplers)."""
+    """``[score.network]``: ``score_mlp`` or ``energy_mlp`` (needed by MH samplers).
+
+    ``scale_by_sigma`` divides the output by ``sigma(t)`` (Song & Ermon 2020);
+    ``preconditioning`` wraps the network as ``c_skip y + c_out net(c_in y, t)`` for
+    data of scale ``sigma_data`` (EDM; De Bortoli et al. 2024, App. D), best trained with
+    the matching ``weighting`` (``"tsm"`` or ``"edm"``)."""
 
     kind: Literal["score_mlp", "energy_mlp"] = "score_mlp"
     hidden: list[int] = field(default_factory=lambda: [128, 128, 128])
     activation: Literal["silu", "tanh", "relu", "gelu", "softplus"] = "silu"
     embed: int = 64
+    scale_by_sigma: bool = False
+    preconditioning: Literal["none", "tsm", "dsm"] = "none"
 
 
 @dataclass

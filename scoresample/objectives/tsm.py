@@ -80,6 +80,11 @@ class TargetInformed(eqx.Module):
     clean_score: CleanScoreFn
     process: NoiseProcess
 
+    @property
+    def dim(self) -> int | None:
+        """Dimension of the positions, from the wrapped network."""
+        return getattr(self.net, "dim", None)
+
     def __call__(self, y: Position, t: Scalar) -> Position:
         return self.clean_score(y) / self.process.alpha(t) + self.net(y, t)
 
@@ -132,6 +137,11 @@ class Preconditioned(eqx.Module):
         positive(sigma_data, "Preconditioned.sigma_data")
         preconditioning(process, 0.5, float(sigma_data), loss)  # validates `loss`
         self.net, self.process, self.sigma_data, self.loss = net, process, float(sigma_data), loss
+
+    @property
+    def dim(self) -> int | None:
+        """Dimension of the positions, from the wrapped network."""
+        return getattr(self.net, "dim", None)
 
     def __call__(self, y: Position, t: Scalar) -> Position:
         c = preconditioning(self.process, t, self.sigma_data, self.loss)

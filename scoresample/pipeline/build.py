@@ -15,7 +15,7 @@ from ..config import DataConfig, ScoreConfig, TargetConfig
 from ..errors import ConfigError, DataError
 from ..networks import EnergyMLP, ScoreMLP
 from ..noise import VE, VP, NoiseProcess
-from ..objectives import GaussianKappa, kappa_bar, make_objective, make_weighting
+from ..objectives import GaussianKappa, Preconditioned, kappa_bar, make_objective, make_weighting
 from ..objectives.weighting import sigma_data_of
 from ..targets import ExactSampler, GaussianMixture, Target, from_numpyro, make_target
 
@@ -101,13 +101,30 @@ def _kappa(cfg: ScoreConfig, process: NoiseProcess, target, sigma_data: float):
     )
 
 
-def build_network(cfg: ScoreConfig, dim: int, process: NoiseProcess, key):
-    """A ScoreMLP or EnergyMLP with the configured widths, activation and embedding."""
+def build_network(cfg: ScoreConfig, dim: int, process: NoiseProcess, samples, key):
+    """A ScoreMLP or EnergyMLP with the configured widths, activation and embedding,
+    optionally preconditioned for data of scale ``sigma_data``."""
     net = cfg.network
     cls = EnergyMLP if net.kind == "energy_mlp" else ScoreMLP
-    return cls(
-        dim, hidden=net.hidden, embed=net.embed, activation=net.activation, process=process, key=key
+    model = cls(
+        dim,
+        hidden=net.hidden,
+        embed=net.embed,
+        activation=net.activation,
+        process=process,
+        scale_by_sigma=net.scale_by_sigma,
+        key=key,
     )
+    if net.preconditioning == "none":
+        return model
+    if net.kind == "energy_mlp":
+        raise ConfigError(
+            "score.network.preconditioning",
+            "does not apply to energy networks",
+            'use preconditioning = "none" with kind = "energy_mlp"',
+        )
+    sigma_data = cfg.sigma_data if cfg.sigma_data is not None else sigma_data_of(samples)
+    return Preconditioned(model, process, sigma_data, net.preconditioning)
 
 
 def build_optimizer(cfg: ScoreConfig) -> optax.GradientTransformation:

@@ -94,7 +94,7 @@ def train_stage(
     samples = training_samples(config, target, model_dir, key_data, base, progress)
     data = attach_scores(target, samples, score.objective)
     objective = build_objective(score, process, target, samples)
-    model = build_network(score, target.dim, process, key_net)
+    model = build_network(score, target.dim, process, samples, key_net)
     training = score.training
     timing = (
         {"sigmas": training.sigma} if training.sigma is not None else {"times": training.t_sampling}

@@ -22,6 +22,7 @@ from .mixture import GaussianMixture as GaussianMixture
 from .mixture import gmm40 as gmm40
 from .mixture import mixture_1d as mixture_1d
 from .mixture import ncsn_toy as ncsn_toy
+from .moons import two_moons_target as two_moons_target
 from .particles import DoubleWellParticles as DoubleWellParticles
 from .particles import LennardJones as LennardJones
 from .particles import dw4 as dw4

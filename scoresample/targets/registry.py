@@ -13,6 +13,7 @@ from .banana import banana
 from .funnel import funnel
 from .gaussian import Gaussian
 from .mixture import gmm40, mixture_1d, ncsn_toy
+from .moons import two_moons_target
 from .particles import dw4, lj13
 from .wells import double_well, many_well
 
@@ -38,6 +39,7 @@ BUILTIN: dict[str, Callable] = {
     "lj13": lj13,
     "funnel": funnel,
     "banana": banana,
+    "two_moons": two_moons_target,
 }
 
 
