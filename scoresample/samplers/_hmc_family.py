@@ -37,6 +37,8 @@ def initial_parameters(settings: dict, sampler: str, dim: int | None) -> dict:
             f"has shape {matrix.shape} for a target of dimension {dim}",
             f"give ({dim},) or ({dim}, {dim}) values",
         )
+    if settings["dense_mass"] and matrix.ndim == 1:
+        matrix = np.diag(matrix)
     return {
         "step_size": jnp.asarray(settings["step_size"] or 1.0),
         "inverse_mass_matrix": jnp.asarray(matrix, dtype=float),
@@ -74,7 +76,5 @@ def trajectory_stats(state, info, energy, non_finite) -> dict:
         "diverging": info.is_divergent,
         "non_finite": non_finite | is_invalid(state.logdensity, state.logdensity_grad),
         "energy": energy,
-        "n_steps": jnp.asarray(info.num_integration_steps, jnp.int32),
-        "n_grad_evals": jnp.asarray(info.num_integration_steps, jnp.int32),
         "lp": state.logdensity,
     }

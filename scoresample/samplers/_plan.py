@@ -32,6 +32,9 @@ class Plan(NamedTuple):
         particles: ``True`` when one step is a whole sweep that yields one independent
             draw per chain (annealed Langevin, reverse diffusion).
         report: settings to record in :attr:`Chains.settings` (levels, grids, ...).
+        constants: statistics that are the same for every kernel step (``n_grad_evals``
+            of MALA, ULA, HMC and the sweeps); ``run`` fills them in (``n_grad_evals``
+            times ``thinning``) instead of carrying them through the scan.
     """
 
     init: Callable
@@ -41,6 +44,7 @@ class Plan(NamedTuple):
     prior: Callable | None = None
     particles: bool = False
     report: dict | None = None
+    constants: dict | None = None
 
 
 def is_invalid(logdensity, grad) -> jax.Array:

@@ -167,7 +167,17 @@ def plan(settings: dict, model, *, process=None, **_) -> Plan:
 
     def step(key, state, params):
         state, info = kernel(key, state, score_fn, levels)
-        return state, {"non_finite": info.is_divergent, "n_grad_evals": info.n_grad_evals}
+        return state, {"non_finite": info.is_divergent}
 
     report = {name: np.asarray(value).tolist() for name, value in levels._asdict().items()}
-    return Plan(init, step, {}, prior=normal_prior(first), particles=True, report=report)
+    report["step_size"] = h
+    n_evals = settings["n_levels"] * settings["n_steps_per_level"] + settings["denoise"]
+    return Plan(
+        init,
+        step,
+        {},
+        prior=normal_prior(first),
+        particles=True,
+        report=report,
+        constants={"n_grad_evals": n_evals},
+    )

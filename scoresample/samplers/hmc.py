@@ -59,4 +59,5 @@ def plan(settings: dict, model, *, t_min: float = 0.0, dim: int | None = None, *
     warmup = family.window_warmup(
         blackjax.hmc, logdensity_fn, settings, params, num_integration_steps=n_leapfrog
     )
-    return Plan(lambda x: init(x, logdensity_fn), step, params, warmup=warmup)
+    constants = {"n_steps": n_leapfrog, "n_grad_evals": n_leapfrog}
+    return Plan(lambda x: init(x, logdensity_fn), step, params, warmup, constants=constants)

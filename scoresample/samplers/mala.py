@@ -135,7 +135,6 @@ def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
         stats = {
             "acceptance_rate": info.acceptance_rate,
             "non_finite": info.proposal_is_invalid,
-            "n_grad_evals": jnp.int32(1),
             "lp": state.logdensity,
         }
         return state, stats
@@ -146,4 +145,5 @@ def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
         step,
         {"step_size": jnp.asarray(step_size)},
         warmup=warmup,
+        constants={"n_grad_evals": 1},
     )

@@ -52,6 +52,7 @@ def plan(settings: dict, model, *, t_min: float = 0.0, dim: int | None = None, *
         )
         stats = family.trajectory_stats(new_state, info, info.energy, non_finite)
         stats["tree_depth"] = info.num_trajectory_expansions
+        stats["n_steps"] = stats["n_grad_evals"] = info.num_integration_steps
         return new_state, stats
 
     warmup = family.window_warmup(

@@ -40,11 +40,6 @@ class SamplerSpec:
         """The algorithm module (``SETTINGS``, ``plan`` and the BlackJAX-shaped API)."""
         return SAMPLERS[self.name]
 
-    @property
-    def particles(self) -> bool:
-        """True for samplers that turn noise into independent draws in one sweep."""
-        return self.name in ("annealed_langevin", "reverse_diffusion")
-
     def replace(self, **changes: Any) -> SamplerSpec:
         """A copy with some settings changed (and checked again)."""
         return make_sampler(self.name, **{**self.settings, **changes})

@@ -206,8 +206,10 @@ def plan(settings: dict, model, *, process=None, **_) -> Plan:
 
     def step(key, state, params):
         state, info = kernel(key, state, score_fn, grid)
-        return state, {"non_finite": info.is_divergent, "n_grad_evals": info.n_grad_evals}
+        return state, {"non_finite": info.is_divergent}
 
     report = {"times": np.asarray(grid.times).tolist()}
     prior = normal_prior(float(process.sigma(grid.times[0])))
-    return Plan(init, step, {}, prior=prior, particles=True, report=report)
+    n_evals = settings["n_steps"] * (1 + settings["corrector_steps"]) + settings["denoise"]
+    constants = {"n_grad_evals": n_evals}
+    return Plan(init, step, {}, prior=prior, particles=True, report=report, constants=constants)

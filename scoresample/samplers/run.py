@@ -100,7 +100,9 @@ def run(
     runner = _Runner(plan, chain_layout(n, devices), settings, wrap, progress)
     states, params = runner.warm_up(warm_keys, x0)
     positions, stats = runner.sample(sample_keys, states, params, spec.name)
-    _complete_stats(stats, fetch(runner.layout, params), spec.name)
+    _complete_stats(stats, fetch(runner.layout, params), plan, settings.get("thinning", 1))
+    _warn_non_finite(stats["non_finite"], spec.name)
+    del stats["non_finite"]
     if plan.particles:
         positions = positions.reshape(1, n, dim)
         stats = {name: value.reshape(1, n) for name, value in stats.items()}
@@ -298,12 +300,19 @@ def _concatenate(pieces, num_samples: int):
     return positions, stats
 
 
-def _complete_stats(stats: dict, params: dict, name: str) -> None:
-    """Fold ``non_finite`` into ``diverging`` (warning), add the per-chain step size."""
-    non_finite = stats.pop("non_finite")
-    stats["diverging"] = stats.get("diverging", False) | non_finite
+def _complete_stats(stats: dict, params: dict, plan: Plan, thinning: int) -> None:
+    """Fold ``non_finite`` into ``diverging``; add the per-chain step size and the plan's
+    constant statistics (``n_grad_evals`` summed over the thinned steps)."""
+    shape = stats["non_finite"].shape
+    stats["diverging"] = stats.get("diverging", False) | stats["non_finite"]
     if "step_size" in params:
-        stats["step_size"] = np.repeat(params["step_size"][:, None], non_finite.shape[1], axis=1)
+        stats["step_size"] = np.repeat(params["step_size"][:, None], shape[1], axis=1)
+    for name, value in (plan.constants or {}).items():
+        value = value * thinning if name == "n_grad_evals" else value
+        stats[name] = np.full(shape, value, dtype=np.int32)
+
+
+def _warn_non_finite(non_finite: np.ndarray, name: str) -> None:
     chains = np.flatnonzero(non_finite.any(axis=1))
     if chains.size:
         listed = chains[:10].tolist() + (["..."] if chains.size > 10 else [])

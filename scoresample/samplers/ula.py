@@ -124,11 +124,7 @@ def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
 
     def step(key, state, params):
         state, info = kernel(key, state, score_fn, params["step_size"])
-        stats = {
-            "acceptance_rate": info.acceptance_rate,
-            "non_finite": info.is_divergent,
-            "n_grad_evals": jnp.int32(1),
-        }
-        return state, stats
+        return state, {"acceptance_rate": info.acceptance_rate, "non_finite": info.is_divergent}
 
-    return Plan(lambda x: init(x, score_fn), step, {"step_size": jnp.asarray(step_size)})
+    params = {"step_size": jnp.asarray(step_size)}
+    return Plan(lambda x: init(x, score_fn), step, params, constants={"n_grad_evals": 1})

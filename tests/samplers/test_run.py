@@ -119,8 +119,7 @@ def test_draws_do_not_depend_on_chunking_or_chain_count(key):
     np.testing.assert_array_equal(quiet.positions, chunked.positions)
     more = samplers.run(spec, key, target, n_chains=5, progress=False)
     np.testing.assert_allclose(more.positions[:3], quiet.positions, atol=1e-5)
-    other = samplers.run(spec, jax.random.PRNGKey(7), target, progress=False)
-    assert not np.allclose(other.positions, quiet.positions)
+    assert not np.allclose(quiet.positions[0], quiet.positions[1])  # a key per chain
 
 
 def test_learned_energy_and_score_networks_run(key):
