@@ -26,6 +26,16 @@ from typing import Any, Literal
 from .errors import ConfigError
 
 
+def _require_positive(section: str, **values) -> None:
+    """Raise a ConfigError naming ``section.key`` for the first value that is not > 0."""
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        if value is not None and any(v <= 0 for v in items):
+            raise ConfigError(
+                f"{section}.{key}", f"must be > 0, got {value!r}", "use a positive value"
+            )
+
+
 @dataclass
 class TargetConfig:
     """``[target]``: a built-in by ``name`` (other keys are its parameters), a user
@@ -55,6 +65,15 @@ class NetworkConfig:
     scale_by_sigma: bool = False
     preconditioning: Literal["none", "tsm", "dsm"] = "none"
 
+    def __post_init__(self):
+        _require_positive("score.network", hidden=self.hidden)
+        if self.embed < 0 or self.embed % 2:
+            raise ConfigError(
+                "score.network.embed",
+                f"is {self.embed}",
+                "use an even number of features, or 0 for none",
+            )
+
 
 @dataclass
 class TrainingConfig:
@@ -71,6 +90,16 @@ class TrainingConfig:
     t_sampling: Literal["uniform", "stratified", "antithetic"] = "stratified"
     sigma: float | None = None
 
+    def __post_init__(self):
+        _require_positive(
+            "score.training",
+            steps=self.steps,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            sigma=self.sigma,
+            checkpoint_every=self.checkpoint_every,
+        )
+
 
 @dataclass
 class DataConfig:
@@ -83,6 +112,11 @@ class DataConfig:
     mcmc_sampler: Literal["mala", "hmc", "nuts"] = "mala"
     mcmc_chains: int = 100
     mcmc_warmup: int = 500
+
+    def __post_init__(self):
+        _require_positive(
+            "score.data", n=self.n, mcmc_chains=self.mcmc_chains, mcmc_warmup=self.mcmc_warmup
+        )
 
 
 @dataclass
@@ -104,6 +138,12 @@ class ScoreConfig:
     kappa: str | float = "gaussian"
     sigma_data: float | None = None
     objective_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        _require_positive(
+            "score", sigma_min=self.sigma_min, sigma_max=self.sigma_max, sigma_data=self.sigma_data
+        )
+
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -129,8 +169,10 @@ class DiagnosticsConfig:
     """``[diagnostics]``: reference sample size for metrics, plots on or off."""
 
     n_reference: int = 2000
-    max_transport_points: int = 2000
     plots: bool = True
+
+    def __post_init__(self):
+        _require_positive("diagnostics", n_reference=self.n_reference)
 
 
 @dataclass

@@ -111,7 +111,10 @@ def to_inference_data(chains: Chains, target=None):
     stats = dict(chains.stats)
     if ARVIZ_MAJOR == 0:
         # 0.x: groups are keyword arguments; a positional dict would become one variable.
-        idata = az.from_dict(posterior=posterior, sample_stats=stats, coords=coords, dims=dims)
+        # Many one-draw chains (independent particles) are a deliberate layout here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="More chains", category=UserWarning)
+            idata = az.from_dict(posterior=posterior, sample_stats=stats, coords=coords, dims=dims)
     else:
         # 1.x: one dict of groups; the 0.x keywords raise.
         groups = {"posterior": posterior, **({"sample_stats": stats} if stats else {})}

@@ -18,6 +18,7 @@ import jax
 from .._io import write_text
 from ..config import Config, config_to_table, dump_toml
 from ..report import Figure, Report, render_html
+from ..samplers import make_sampler
 from . import rundir
 from .build import build_target
 from .diagnose import COLUMNS, diagnose_one, make_plots, reference_set, write_tables
@@ -47,6 +48,8 @@ def run_experiment(
     """Run a whole experiment; relative paths in the config are read from ``base``."""
     out, base = Path(out), Path(base)
     resolved = dump_toml(config_to_table(config))
+    for cfg in config.sampler:  # fail on bad sampler settings before any work is done
+        make_sampler(cfg.name, **cfg.settings)
     rundir.prepare(out, resolved, resume=resume, force=force)
     key = jax.random.PRNGKey(config.seed)
     key_train, key_sample, key_diag = jax.random.split(key, 3)

@@ -64,23 +64,30 @@ def _subsample(samples: np.ndarray, n: int, key) -> np.ndarray:
 
 
 def pseudo_chains(chains: Chains, n_groups: int = 4) -> Chains:
-    """Independent particles ``(1, n, d)`` split into ``n_groups`` pseudo-chains.
+    """Independent particles (all draws pooled) split into ``n_groups`` pseudo-chains.
 
     For i.i.d. draws any split is a valid set of chains: ArviZ's R-hat is then about 1
     and its ESS about ``n`` (a check that the particles are exchangeable), where a
     single "chain" would have no R-hat at all.
     """
-    n = chains.n_draws - chains.n_draws % n_groups
-    if chains.n_chains != 1 or n < n_groups * 4:
+    total = chains.n_chains * chains.n_draws
+    n = total - total % n_groups
+    if n < n_groups * 4:
         return chains
-    positions = chains.positions[0, :n].reshape(n_groups, n // n_groups, chains.dim)
-    stats = {k: v[0, :n].reshape(n_groups, -1) for k, v in chains.stats.items()}
+    positions = chains.flat()[:n].reshape(n_groups, n // n_groups, chains.dim)
+    stats = {k: v.reshape(-1)[:n].reshape(n_groups, -1) for k, v in chains.stats.items()}
     return dataclasses.replace(chains, positions=positions, stats=stats)
+
+
+def is_particles(chains: Chains) -> bool:
+    """Independent draws rather than Markov chains: particle samplers, or chains too
+    short (fewer than 4 draws) for R-hat and ESS."""
+    return chains.sampler in PARTICLE_SAMPLERS or chains.n_draws < 4
 
 
 def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key):
     """Summary, efficiency and sample quality (with floors) of one run."""
-    particle = chains.sampler in PARTICLE_SAMPLERS
+    particle = is_particles(chains)
     view = pseudo_chains(chains) if particle else chains
     report = summary(view, target)
     table = report.table
@@ -150,7 +157,7 @@ def make_plots(
         path = plot_dir / f"{label}_samples.png"
         plots.plot_samples(chains.flat(), target, path, title=f"{label}: samples over the target")
         figures.append((path, f"{label}: samples over the target density"))
-        if chains.sampler not in PARTICLE_SAMPLERS:
+        if not is_particles(chains):
             plots.plot_trace(chains, plot_dir / f"{label}_trace.png")
             plots.plot_rank(chains, plot_dir / f"{label}_rank.png")
             figures += [
