@@ -7,7 +7,7 @@ in); :func:`scoresample.samplers.run` turns it into chains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType, ModuleType
+from types import ModuleType
 from typing import Any
 
 from ..errors import ConfigError
@@ -33,7 +33,7 @@ class SamplerSpec:
     """
 
     name: str
-    settings: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def module(self) -> ModuleType:
@@ -58,14 +58,15 @@ def make_sampler(name: str, **settings: Any) -> SamplerSpec:
         >>> spec.settings["target_acceptance_rate"]
         0.8
     """
-    if name not in SAMPLERS:
-        raise ConfigError("sampler.name", f"unknown sampler {name!r}", did_you_mean(name, SAMPLERS))
-    values = validate(name, SAMPLERS[name].SETTINGS, settings)
-    return SamplerSpec(name, MappingProxyType(values))
+    return SamplerSpec(name, validate(name, _module(name).SETTINGS, settings))
 
 
 def sampler_settings(name: str) -> dict[str, tuple[Any, str]]:
     """``{setting: (default, help)}`` of the sampler ``name``, for documentation and CLIs."""
+    return {key: (s.default, s.doc) for key, s in _module(name).SETTINGS.items()}
+
+
+def _module(name: str) -> ModuleType:
     if name not in SAMPLERS:
         raise ConfigError("sampler.name", f"unknown sampler {name!r}", did_you_mean(name, SAMPLERS))
-    return {key: (s.default, s.doc) for key, s in SAMPLERS[name].SETTINGS.items()}
+    return SAMPLERS[name]
