@@ -49,6 +49,15 @@ class NoiseProcess(eqx.Module):
     def t_of_sigma(self, sigma) -> Scalar:
         """The time at which the noise scale equals ``sigma`` (inverse of ``sigma(t)``)."""
 
+    def noise_to_signal(self, t) -> Scalar:
+        """``sigma(t) / alpha(t)``: the noise scale of ``Y_t / alpha(t) = X + (sigma / alpha) W``,
+        the variance-exploding view of any process (Kingma et al. 2021, Sec. 3)."""
+        return self.sigma(t) / self.alpha(t)
+
+    @abc.abstractmethod
+    def t_of_noise_to_signal(self, ratio) -> Scalar:
+        """The time at which ``sigma(t) / alpha(t)`` equals ``ratio``."""
+
     def drift(self, t) -> Scalar:
         """``f(t) = d log alpha(t) / dt`` of the forward SDE ``dY = f Y dt + g dB``."""
         return jax.grad(lambda s: jnp.log(self.alpha(s)))(jnp.asarray(t, float))
@@ -99,6 +108,9 @@ class VE(NoiseProcess):
     def t_of_sigma(self, sigma) -> Scalar:
         return jnp.log(sigma / self.sigma_min) / np.log(self.sigma_max / self.sigma_min)
 
+    def t_of_noise_to_signal(self, ratio) -> Scalar:
+        return self.t_of_sigma(ratio)
+
 
 class VP(NoiseProcess):
     """Variance preserving, cosine schedule: ``alpha = cos(pi t / 2)``, ``sigma = sin(pi t / 2)``.
@@ -116,6 +128,9 @@ class VP(NoiseProcess):
 
     def t_of_sigma(self, sigma) -> Scalar:
         return 2.0 / jnp.pi * jnp.arcsin(sigma)
+
+    def t_of_noise_to_signal(self, ratio) -> Scalar:
+        return 2.0 / jnp.pi * jnp.arctan(ratio)
 
     @property
     def t_range(self) -> tuple[float, float]:

@@ -150,3 +150,11 @@ def test_time_sampling_schemes():
 def test_time_sampler_errors_name_the_field(options, field):
     with pytest.raises(ConfigError, match=field):
         time_sampler(VE(0.01, 10.0), **options)
+
+
+@pytest.mark.parametrize("process", [VE(0.01, 50.0), VP()], ids=["ve", "vp"])
+def test_noise_to_signal_inverse(process):
+    t = jnp.linspace(0.05, 0.95, 7)
+    ratio = process.noise_to_signal(t)
+    np.testing.assert_allclose(ratio, process.sigma(t) / process.alpha(t), rtol=1e-6)
+    np.testing.assert_allclose(process.t_of_noise_to_signal(ratio), t, rtol=1e-5, atol=1e-6)
