@@ -41,6 +41,18 @@ def optional_positive_float(value, field: str) -> float | None:
     return None if value is None else positive_float(value, field)
 
 
+def required_positive_float(why: str) -> Callable[[Any, str], float]:
+    """A check for a setting without a default: a finite number ``> 0``; ``None`` says ``why``."""
+
+    def check(value, field: str) -> float:
+        if value is None:
+            name = field.rsplit(".", 1)[-1]
+            raise ConfigError(field, f"is required ({why})", f"set {name}, e.g. {name} = 0.01")
+        return positive_float(value, field)
+
+    return check
+
+
 def optional_time(value, field: str) -> float | None:
     """``None`` or a time in ``[0, 1]``."""
     if value is not None and (not _is_number(value) or not 0 <= value <= 1):

@@ -1,11 +1,19 @@
 """Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1) over a noise process's levels.
 
-For levels ``sigma_1 > ... > sigma_L`` at times ``t_i = process.t_of_sigma(sigma_i)``, run
+For levels ``sigma_1 > ... > sigma_L`` at times ``t_i`` where ``sigma(t_i) = sigma_i``, run
 ``T`` Langevin steps ``y <- y + h_i s(y, t_i) + sqrt(2 h_i) z`` with
 ``h_i = h * sigma_i^2 / sigma_L^2``, then optionally denoise by Tweedie's formula
 ``y + sigma_L^2 s(y, t_L)``. The step ``h`` (the last level's) is in BlackJAX's convention;
 the paper writes ``alpha_i = eps sigma_i^2 / sigma_L^2`` with ``y + (alpha_i / 2) s +
 sqrt(alpha_i) z``, so ``eps = 2 h`` (:func:`~scoresample.samplers.ula.step_size_from_paper`).
+
+The algorithm is written for a variance-exploding process (``alpha = 1``). For any other
+process (the cosine VP schedule) it runs in the variance-exploding view
+``Z_t = Y_t / alpha(t) = X + (sigma / alpha) W``, whose score is
+``s_Z(z, t) = alpha(t) s(alpha(t) z, t)``: the levels are values of ``sigma / alpha``, and
+the particles live at the data's scale throughout (in ``Y``-space they would have to
+expand by ``1 / alpha`` between levels, far beyond what Langevin steps can move them).
+For VE this is the usual algorithm, unchanged.
 
 One step of the returned ``SamplingAlgorithm`` is a whole sweep through all levels from
 the state's position: it turns one noise draw into one sample, and costs ``L T`` score
@@ -62,19 +70,27 @@ class AnnealedLangevinInfo(NamedTuple):
 
 
 class AnnealedLangevinSchedule(NamedTuple):
-    """Per level: noise scale, process time and Langevin step size."""
+    """Per level: noise scale ``sigma / alpha``, process time, signal scale ``alpha`` and
+    Langevin step size."""
 
     sigmas: Float[Array, " L"]
     times: Float[Array, " L"]
+    alphas: Float[Array, " L"]
     step_sizes: Float[Array, " L"]
 
 
 def schedule(process, sigmas, step_size: float) -> AnnealedLangevinSchedule:
-    """Levels ``sigmas`` (decreasing) with times ``t_of_sigma`` and steps
-    ``h_i = step_size * sigma_i^2 / sigma_L^2``."""
+    """Levels ``sigmas`` (decreasing values of ``sigma / alpha``; plain ``sigma`` for VE)
+    at times ``t_of_noise_to_signal``, with steps ``h_i = step_size sigma_i^2 / sigma_L^2``."""
     sigmas = jnp.asarray(sigmas, dtype=float)
     steps = step_size * sigmas**2 / sigmas[-1] ** 2
-    return AnnealedLangevinSchedule(sigmas, process.t_of_sigma(sigmas), steps)
+    times = process.t_of_noise_to_signal(sigmas)
+    return AnnealedLangevinSchedule(sigmas, times, process.alpha(times), steps)
+
+
+def _scaled_score(score_fn: ScoreFn, t, alpha) -> Callable:
+    """The score of ``Z = Y / alpha`` at time ``t``: ``alpha s(alpha z, t)``."""
+    return lambda z: alpha * score_fn(alpha * z, t)
 
 
 def init(position: Position) -> AnnealedLangevinState:
@@ -82,12 +98,12 @@ def init(position: Position) -> AnnealedLangevinState:
     return AnnealedLangevinState(position)
 
 
-def _langevin_level(score_fn, t, h, keys, position, bad):
-    """``len(keys)`` Langevin steps at time ``t``; non-finite steps are refused."""
+def _langevin_level(score_z, h, keys, position, bad):
+    """``len(keys)`` Langevin steps on the score ``score_z``; non-finite steps are refused."""
 
     def one_step(carry, key):
         y, bad = carry
-        proposal = langevin_update(key, y, score_fn(y, t), h)
+        proposal = langevin_update(key, y, score_z(y), h)
         finite = jnp.all(jnp.isfinite(proposal))
         return (jnp.where(finite, proposal, y), bad | ~finite), None
 
@@ -104,13 +120,16 @@ def build_kernel(n_steps_per_level: int = 100, denoise: bool = True) -> Callable
         keys = keys.reshape(n_levels, n_steps_per_level, *keys.shape[1:])
 
         def one_level(carry, level):
-            t, h, level_keys = level
-            return _langevin_level(score_fn, t, h, level_keys, *carry), None
+            t, alpha, h, level_keys = level
+            score_z = _scaled_score(score_fn, t, alpha)
+            return _langevin_level(score_z, h, level_keys, *carry), None
 
         carry = (state.position, jnp.zeros((), bool))
-        (y, bad), _ = jax.lax.scan(one_level, carry, (levels.times, levels.step_sizes, keys))
+        per_level = (levels.times, levels.alphas, levels.step_sizes, keys)
+        (y, bad), _ = jax.lax.scan(one_level, carry, per_level)
         if denoise:
-            denoised = y + levels.sigmas[-1] ** 2 * score_fn(y, levels.times[-1])
+            last = _scaled_score(score_fn, levels.times[-1], levels.alphas[-1])
+            denoised = y + levels.sigmas[-1] ** 2 * last(y)
             finite = jnp.all(jnp.isfinite(denoised))
             y, bad = jnp.where(finite, denoised, y), bad | ~finite
         n_evals = jnp.int32(n_levels * n_steps_per_level + int(denoise))
@@ -146,8 +165,12 @@ def as_top_level_api(
 SETTINGS = {
     "n_chains": S.Setting(1000, S.count, "number of independent particles"),
     "n_levels": S.Setting(10, S.count, "noise levels L"),
-    "sigma_first": S.Setting(None, S.optional_positive_float, "largest level (sigma(t_start))"),
-    "sigma_last": S.Setting(None, S.optional_positive_float, "smallest level (sigma(t_end))"),
+    "sigma_first": S.Setting(
+        None, S.optional_positive_float, "largest level of sigma / alpha (its value at t_start)"
+    ),
+    "sigma_last": S.Setting(
+        None, S.optional_positive_float, "smallest level of sigma / alpha (its value at t_end)"
+    ),
     "n_steps_per_level": S.Setting(100, S.count, "Langevin steps T per level"),
     "step_size": S.Setting(None, S.optional_positive_float, "h at the last level (0.05 sigma_L^2)"),
     "denoise": S.Setting(True, S.boolean, "finish with Tweedie's denoising step"),
@@ -158,8 +181,8 @@ def plan(settings: dict, model, *, process=None, **_) -> Plan:
     """Annealed Langevin on ``model``'s noised score; particles start at ``N(0, sigma_1^2)``."""
     score_fn = noised_score_fn(model, process, "annealed_langevin")
     t_start, t_end = time_range(process, None, None)
-    first = settings["sigma_first"] or float(process.sigma(t_start))
-    last = settings["sigma_last"] or float(process.sigma(t_end))
+    first = settings["sigma_first"] or float(process.noise_to_signal(t_start))
+    last = settings["sigma_last"] or float(process.noise_to_signal(t_end))
     sigmas = geometric_levels(first, last, settings["n_levels"])
     h = settings["step_size"] or 0.05 * last**2
     levels = schedule(process, sigmas, h)

@@ -112,13 +112,15 @@ def as_top_level_api(score_fn: CleanScoreFn, step_size: float) -> SamplingAlgori
 SETTINGS = {
     **S.CHAIN_SETTINGS,
     "num_warmup": S.Setting(0, S.non_negative_int, "burn-in steps, discarded"),
-    "step_size": S.Setting(None, S.optional_positive_float, "h in x + h s + sqrt(2h) z"),
+    "step_size": S.Setting(
+        None, S.required_positive_float("ULA has no adaptation"), "h in x + h s + sqrt(2h) z"
+    ),
 }
 
 
 def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
     """ULA on ``model``'s score (at time ``t_min`` for a network)."""
-    step_size = S.required(settings, "step_size", "ula", "ULA has no adaptation")
+    step_size = settings["step_size"]
     score_fn = clean_score_fn(model, t_min)
     kernel = build_kernel()
 

@@ -7,7 +7,7 @@ import pytest
 from helpers import assert_zscores_small, moment_zscores
 
 from scoresample import samplers, targets
-from scoresample.noise import VE
+from scoresample.noise import VE, VP
 from scoresample.selfcheck import family_threshold
 
 N = 10_000
@@ -43,6 +43,25 @@ def test_gaussian_matches_the_exact_recursion(key):
     # Negative control: the target itself is not what 5 x 15 steps and denoising give.
     z_target = moment_zscores(draws, mean, s2 * np.eye(2))
     assert np.max(np.abs(z_target)) > family_threshold(z_target.size)
+
+
+def test_vp_runs_in_the_variance_exploding_view(key):
+    """On VP the sampler works on ``Z = Y / alpha``, whose exact score is that of
+    ``N(mean, s2 + (sigma / alpha)^2)``: the same recursion as VE with levels ``sigma / alpha``."""
+    mean, s2 = np.array([3.0, -2.0]), 0.25
+    target = targets.GaussianMixture([1.0], [mean], np.sqrt(s2))
+    settings = dict(
+        n_levels=6, n_steps_per_level=15, step_size=0.01, sigma_first=8.0, sigma_last=0.2
+    )
+    spec = samplers.make_sampler("annealed_langevin", **settings, n_chains=N)
+    chains = samplers.run(spec, key, target, process=VP(), progress=False)
+    levels = samplers.annealed_langevin.schedule(VP(), chains.settings["sigmas"], 0.01)
+    np.testing.assert_allclose(levels.sigmas, np.geomspace(8.0, 0.2, 6), rtol=1e-5)
+    m, v = annealed_moments(levels, 15, mean, s2)
+    assert_zscores_small(moment_zscores(chains.flat(), m, v * np.eye(2)))
+    # Negative control: read as plain sigma levels (Y-space), the moments are far off.
+    z_y = moment_zscores(chains.flat(), m * np.asarray(levels.alphas[-1]), v * np.eye(2))
+    assert np.max(np.abs(z_y)) > family_threshold(z_y.size)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,8 @@ def _fixed(name, **settings):
         ("annealed_langevin", {"n_steps_per_level": 2.5}, "n_steps_per_level"),
         ("nuts", {"target_acceptance_rate": 1.2}, "target_acceptance_rate"),
         ("reverse_diffusion", {"time_grid": "log"}, "did you mean 'log_snr'"),
-        ("ula", {"num_warmup": -1}, "ula.num_warmup"),
+        ("ula", {"num_warmup": -1, "step_size": 0.1}, "ula.num_warmup"),
+        ("ula", {}, r"ula.step_size: is required"),
     ],
 )
 def test_make_sampler_rejects_bad_settings(name, settings, match):
@@ -48,7 +49,6 @@ def test_settings_are_complete_and_replaceable():
     ("spec", "kwargs", "match"),
     [
         (samplers.make_sampler("nuts", num_warmup=0), {}, "nuts.step_size"),
-        (samplers.make_sampler("ula"), {}, "ula.step_size"),
         (samplers.make_sampler("reverse_diffusion"), {}, "process"),
         (samplers.make_sampler("annealed_langevin"), {"process": VE()}, "model"),
     ],
