@@ -17,7 +17,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2r
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
   border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }
 .meta { color: #59636e; font-size: .9rem; }
-table { border-collapse: collapse; font-size: .88rem; margin: .5rem 0; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .82rem; margin: .5rem 0; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .55rem; text-align: right; }
 th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
 .floor { color: #59636e; font-size: .8rem; }
@@ -63,7 +64,9 @@ def format_number(value) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        if 1e3 <= abs(value) < 1e7:
+            return f"{value:,.0f}"
+        if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-3):
             return f"{value:.2e}"
         return f"{value:.3g}"
     return str(value)
@@ -80,7 +83,7 @@ def _cell(value) -> str:
 def _table(headings: Sequence[str], rows: Sequence[Sequence]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headings)
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def render_html(report: Report) -> str:

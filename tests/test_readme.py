@@ -22,3 +22,20 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert "pytest" in test_command
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci_lines
+
+
+def test_python_example_runs(tmp_path, monkeypatch):
+    """The README's Python example runs (at a small size: fewer samples and steps)."""
+    text = (ROOT / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    small = {
+        "20_000": "500",
+        "steps=4000": "steps=20",
+        "n_steps_per_level=50": "n_steps_per_level=2",
+        '"nuts")': '"nuts", num_warmup=50, num_samples=50)',
+    }
+    for big, little in small.items():
+        assert big in code, big
+        code = code.replace(big, little)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})

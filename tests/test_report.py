@@ -37,4 +37,5 @@ def test_format_number():
     assert format_number(12345) == "12,345"
     assert format_number(0.000123) == "1.23e-04"
     assert format_number(3.14159) == "3.14"
+    assert format_number(1663.7) == "1,664"
     assert format_number(True) == "yes"
