@@ -14,16 +14,22 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ._schema import build, dump_toml, to_table
 from .errors import ConfigError
+
+__all__ = [
+    "Config",
+    "apply_overrides",
+    "config_to_table",
+    "dump_toml",
+    "load_config",
+    "parse_config",
+]
 
 
 def _require_positive(section: str, **values) -> None:
@@ -191,85 +197,6 @@ class Config:
 _PASSTHROUGH = {TargetConfig: "params", SamplerConfig: "settings"}
 
 
-def _check_value(value, hint, where: str):
-    """Type-check ``value`` against the annotation ``hint``; return it converted."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return _check_value(value, option, where)
-            except ConfigError as exc:
-                errors.append(exc)
-        raise errors[0]
-    if origin is Literal:
-        if value not in args:
-            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-            fix = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"use one of {', '.join(map(repr, args))}"
-            )
-            raise ConfigError(where, f"unknown value {value!r}", fix)
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(where, f"must be a list, got {value!r}", "write it as [a, b, ...]")
-        index = "{}.{}" if dataclasses.is_dataclass(args[0]) else "{}[{}]"
-        return [_check_value(v, args[0], index.format(where, i)) for i, v in enumerate(value)]
-    if origin is dict or hint is Any:
-        return value
-    if dataclasses.is_dataclass(hint):
-        if not isinstance(value, dict):
-            raise ConfigError(where, f"must be a table, got {value!r}", f"write it as [{where}]")
-        return _build(hint, value, where)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise ConfigError(
-            where,
-            f"must be {hint.__name__}, got {type(value).__name__} {value!r}",
-            f"write a {hint.__name__} value",
-        )
-    return value
-
-
-def _build(cls, table: dict, where: str):
-    """Build dataclass ``cls`` from a TOML table, rejecting unknown keys."""
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    passthrough = _PASSTHROUGH.get(cls)
-    kwargs, extra = {}, {}
-    for key, value in table.items():
-        path = f"{where}.{key}" if where else key
-        if key in fields and key != passthrough:
-            kwargs[key] = _check_value(value, hints[key], path)
-        elif passthrough:
-            extra[key] = value
-        else:
-            close = difflib.get_close_matches(key, list(fields), n=1)
-            fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(fields)}"
-            raise ConfigError(path, "unknown key", fix)
-    if passthrough:
-        kwargs[passthrough] = extra
-    missing = [
-        f.name
-        for f in fields.values()
-        if f.name not in kwargs
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise ConfigError(
-            f"{where}.{missing[0]}" if where else missing[0],
-            "is required",
-            f"add {missing[0]} = ... to the config",
-        )
-    return cls(**kwargs)
-
-
 def _parse_override(text: str) -> tuple[list[str], Any]:
     """``"score.training.steps=200"`` -> (["score", "training", "steps"], 200)."""
     if "=" not in text:
@@ -322,7 +249,7 @@ def parse_config(table: dict, overrides: list[str] = ()) -> Config:
     table = apply_overrides(dict(table), list(overrides))
     if "sampler" in table and isinstance(table["sampler"], dict):
         table["sampler"] = [table["sampler"]]
-    config = _build(Config, table, "")
+    config = build(Config, table, "", _PASSTHROUGH)
     target = config.target
     sources = [s for s in ("name", "file", "numpyro") if getattr(target, s)]
     if len(sources) != 1:
@@ -357,50 +284,4 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
 
 def config_to_table(config: Config) -> dict:
     """The resolved config as a TOML-ready table (pass-through dicts merged back)."""
-
-    def convert(obj):
-        if dataclasses.is_dataclass(obj):
-            out = {}
-            for f in dataclasses.fields(obj):
-                value = getattr(obj, f.name)
-                if _PASSTHROUGH.get(type(obj)) == f.name:
-                    out.update(value)
-                elif value is not None:
-                    out[f.name] = convert(value)
-            return out
-        if isinstance(obj, list):
-            return [convert(v) for v in obj]
-        return obj
-
-    return convert(config)
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, int | float):
-        return repr(value)
-    raise TypeError(f"cannot write {value!r} to TOML")
-
-
-def dump_toml(table: dict, prefix: str = "") -> str:
-    """Write a table of scalars, lists, sub-tables and arrays of tables as TOML."""
-    scalars = {
-        k: v
-        for k, v in table.items()
-        if not isinstance(v, dict)
-        and not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))
-    }
-    lines = [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
-    for key, value in table.items():
-        name = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict):
-            lines += ["", f"[{name}]", dump_toml(value, name)]
-        elif key not in scalars:
-            for item in value:
-                lines += ["", f"[[{name}]]", dump_toml(item, name)]
-    return "\n".join(line for line in lines if line is not None).strip() + "\n"
+    return to_table(config, _PASSTHROUGH)

@@ -83,7 +83,8 @@ def _cell(value) -> str:
 def _table(headings: Sequence[str], rows: Sequence[Sequence]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headings)
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='scroll'>{table}</div>"
 
 
 def render_html(report: Report) -> str:

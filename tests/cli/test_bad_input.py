@@ -22,7 +22,7 @@ LEARNED = {
         "network": {"hidden": [8], "embed": 4},
         "data": {"source": "file", "path": "data.npy"},
     },
-    "sampler": [{"name": "ula", "n_chains": 2, "num_samples": 2}],
+    "sampler": [{"name": "ula", "n_chains": 2, "num_samples": 2, "step_size": 0.01}],
 }
 
 
