@@ -12,8 +12,6 @@ progress bar, checks that the loss is finite and writes atomic checkpoints, from
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,16 +23,15 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from ._io import write_bytes
+from ._checkpoint import CHECKPOINT_NAME as CHECKPOINT_NAME
+from ._checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
-from .errors import ConfigError, DataError, NonFiniteError, OutputError
+from .errors import ConfigError, DataError, NonFiniteError
 from .noise import NoiseProcess, TimeSampler, time_sampler
 from .objectives.weighting import uniform
 from .targets import AbstractTarget, ExactSampler
 
-CHECKPOINT_NAME = "checkpoint.eqx"
-_CHECKPOINT_FORMAT = "scoresample.fit checkpoint 1"
 #: ``optax.adamw(1e-3)``, the default optimiser.
 DEFAULT_OPTIMIZER = optax.adamw(1e-3)
 
@@ -202,10 +199,10 @@ def fit(
     decay = _checked_decay(ema_decay)
     problem = _Problem(static, objective, process, batches, sampler, optimizer, decay)
     state = _State(params, optimizer.init(params), None if decay is None else params)
-    path = _checkpoint_path(checkpoint_dir, resume)
+    path = checkpoint_path(checkpoint_dir, resume)
     history, start = {}, 0
     if resume and path is not None and path.exists():
-        state, history, start = _load_checkpoint(path, state, key)
+        state, history, start = load_checkpoint(path, state, key)
     schedule = _chunk_ends(start, steps, chunk_size, every)
     state, history, start = _train(problem, state, key, history, start, schedule, path, progress)
     ema_model = None if decay is None else eqx.combine(state.ema, static)
@@ -230,10 +227,10 @@ def _train(problem, state, key, history, start, schedule, path, progress):
                 bar.update(len(records["loss"]))
                 bar.set_postfix(loss=f"{np.mean(records['loss']):.4g}")
                 if save and path is not None:
-                    _save_checkpoint(path, state, key, history, start)
+                    save_checkpoint(path, state, key, history, start)
         except KeyboardInterrupt:
             if path is not None:
-                _save_checkpoint(path, state, key, history, start)
+                save_checkpoint(path, state, key, history, start)
             raise
     return state, history, start
 
@@ -336,55 +333,3 @@ def _extend(history: dict[str, np.ndarray], records: dict[str, np.ndarray]) -> d
         name: np.concatenate([history.get(name, value[:0]), value])
         for name, value in records.items()
     }
-
-
-def _checkpoint_path(checkpoint_dir, resume: bool) -> Path | None:
-    if checkpoint_dir is None:
-        if resume:
-            raise ConfigError("fit.resume", "needs checkpoint_dir", "give the run's directory")
-        return None
-    path = Path(checkpoint_dir) / CHECKPOINT_NAME
-    if path.exists() and not resume:
-        raise OutputError(
-            "fit.checkpoint_dir",
-            f"already holds {path}",
-            "pass resume=True to continue that run, or choose a new directory",
-        )
-    return path
-
-
-def _save_checkpoint(path: Path, state: _State, key, history: dict, step: int) -> None:
-    """One file: a JSON header line, then equinox-serialised (state, key, history)."""
-    header = {
-        "format": _CHECKPOINT_FORMAT,
-        "step": step,
-        "history": {name: str(value.dtype) for name, value in history.items()},
-    }
-    buffer = io.BytesIO()
-    buffer.write(json.dumps(header).encode() + b"\n")
-    eqx.tree_serialise_leaves(buffer, (state, jax.random.key_data(key), history))
-    write_bytes(path, buffer.getvalue())
-
-
-def _load_checkpoint(path: Path, state: _State, key) -> tuple[_State, dict, int]:
-    """Inverse of :func:`_save_checkpoint`; ``state`` and ``key`` give the expected structure."""
-    with open(path, "rb") as file:
-        header = json.loads(file.readline())
-        if header.get("format") != _CHECKPOINT_FORMAT:
-            raise ConfigError("fit.resume", f"{path} is not a fit checkpoint", "check the path")
-        step = int(header["step"])
-        history = {name: np.zeros(step, dtype) for name, dtype in header["history"].items()}
-        try:
-            like = (state, jax.random.key_data(key), history)
-            state, key_data, history = eqx.tree_deserialise_leaves(file, like)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise ConfigError(
-                "fit.resume",
-                f"{path} does not match this model, optimizer and ema_decay ({exc})",
-                "resume with the settings the run started with, or use a new checkpoint_dir",
-            ) from None
-    if not np.array_equal(key_data, jax.random.key_data(key)):
-        raise ConfigError(
-            "fit.key", f"differs from the key {path} was trained with", "resume with the same key"
-        )
-    return state, history, step
