@@ -2,7 +2,10 @@
 
 Every algorithm module turns its validated settings and a model into a :class:`Plan`.
 ``run`` vmaps the plan's functions over chains, shards them over devices and scans them,
-so a plan never sees a batch, a device or a progress bar.
+so a plan never sees a batch, a device or a progress bar. ``run`` calls ``plan(settings,
+model, ...)`` twice: on the host (for ``params``, ``prior``, ``report``, ...) and inside
+each compiled function with the model's arrays traced (so they are runtime arguments,
+not constants); a plan therefore uses the model only inside its functions.
 """
 
 from __future__ import annotations

@@ -55,6 +55,17 @@ def put(layout: ChainLayout, tree):
     return jax.tree.map(put_leaf, tree)
 
 
+def replicate(layout: ChainLayout, tree):
+    """Arrays shared by every chain (a model's weights) -> copies on every device."""
+    sharding = NamedSharding(layout.mesh, P())
+
+    def replicate_leaf(leaf):
+        leaf = np.asarray(leaf)
+        return jax.make_array_from_callback(leaf.shape, sharding, lambda index: leaf[index])
+
+    return jax.tree.map(replicate_leaf, tree)
+
+
 def per_chain(fn: Callable, layout: ChainLayout, n_shared: int = 0) -> Callable:
     """``fn`` vmapped over the leading axis of its arguments, sharded and jitted.
 

@@ -14,6 +14,11 @@ Particle samplers (annealed Langevin, reverse diffusion) turn each chain's noise
 one independent draw; their :class:`Chains` hold ``(1, n_particles, d)``: one "chain" of
 ``n_particles`` independent draws, so ArviZ's ESS of them is about ``n_particles``.
 
+The model's arrays (a network's weights, a mixture's means) are runtime arguments of
+every compiled function, shared by all chains: the plan is built again inside the trace
+from them, so the program does not depend on their values and XLA neither embeds them
+nor constant-folds layers against them (seconds of compilation for a 128-wide network).
+
 Non-finite scores or log densities never enter the draws: the offending step is
 refused (or rejected), the draw is flagged ``diverging = True``, and a
 :class:`NonFiniteWarning` names the chains.
@@ -23,7 +28,10 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
+from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -35,7 +43,7 @@ from ..chains import Chains
 from ..errors import ConfigError, DataError, NonFiniteError
 from ._model import coordinate_names, model_dim
 from ._plan import Plan, normal_prior
-from ._sharding import ChainLayout, chain_layout, fetch, per_chain, put
+from ._sharding import ChainLayout, chain_layout, fetch, per_chain, put, replicate
 from .registry import SamplerSpec, make_sampler
 
 #: Progress updates aimed at per run (chunks of one compiled scan).
@@ -93,11 +101,12 @@ def run(
     settings = dict(spec.settings)
     n = _chain_count(n_chains, initial_positions, settings)
     dim = _dimension(model, initial_positions)
-    plan = spec.module.plan(settings, model, process=process, t_min=t_min, dim=dim)
+    make_plan = partial(spec.module.plan, settings, process=process, t_min=t_min, dim=dim)
     key_start, key_chains = jax.random.split(key)
-    x0 = _initial_positions(initial_positions, plan, key_start, n, dim)
     warm_keys, sample_keys, wrap = _chain_keys(key_chains, n)
-    runner = _Runner(plan, chain_layout(n, devices), settings, wrap, progress)
+    runner = _Runner(model, make_plan, chain_layout(n, devices), settings, wrap, progress)
+    plan = runner.plan
+    x0 = _initial_positions(initial_positions, plan, key_start, n, dim)
     states, params = runner.warm_up(warm_keys, x0)
     positions, stats = runner.sample(sample_keys, states, params, spec.name)
     _complete_stats(stats, fetch(runner.layout, params), plan, settings.get("thinning", 1))
@@ -197,10 +206,28 @@ def _chunking(n: int, progress: bool) -> tuple[int, int]:
 class _Runner:
     """One run's phases over a chain layout, timing compilation and execution apart."""
 
-    def __init__(self, plan: Plan, layout: ChainLayout, settings: dict, wrap, progress: bool):
-        self.plan, self.layout, self.settings = plan, layout, settings
+    def __init__(self, model, make_plan: Callable, layout: ChainLayout, settings, wrap, progress):
+        self.plan, self.layout, self.settings = make_plan(model), layout, settings
         self.wrap, self.progress = wrap, progress
         self.timing = {"compile": 0.0, "warmup": 0.0, "sampling": 0.0}
+        arrays, self.model_rest = eqx.partition(model, eqx.is_array)
+        self.model_arrays, self.make_plan = replicate(layout, arrays), make_plan
+
+    def per_chain(self, fn: Callable, n_shared: int = 0) -> Callable:
+        """:func:`per_chain` of ``fn(plan, *args)``, called as ``(*args, model_arrays)``.
+
+        The plan is built inside the trace from the model's arrays, the last argument,
+        shared by all chains; its schedules and parameters are computed eagerly, exactly
+        as on the host, so only the model's arrays are traced.
+        """
+        make_plan, rest = self.make_plan, self.model_rest
+
+        def with_plan(*args):
+            with jax.ensure_compile_time_eval():
+                traced = make_plan(eqx.combine(args[-1], rest))
+            return fn(traced, *args[:-1])
+
+        return per_chain(with_plan, self.layout, n_shared=n_shared + 1)
 
     def compile(self, fn, args):
         start = time.perf_counter()
@@ -231,9 +258,10 @@ class _Runner:
 
     def warm_up(self, keys, x0):
         """Initial states, then adaptation (or burn-in); returns ``(states, params)``."""
-        plan, wrap, layout = self.plan, self.wrap, self.layout
+        plan, wrap, layout, arrays = self.plan, self.wrap, self.layout, self.model_arrays
         x0 = put(layout, x0)
-        states = self.execute(per_chain(plan.init, layout), (x0,), "warmup")
+        init = self.per_chain(lambda traced, x: traced.init(x))
+        states = self.execute(init, (x0, arrays), "warmup")
         self.check_initial(states)
         broadcast = lambda p: np.broadcast_to(p, (layout.n_chains, *np.shape(p)))  # noqa: E731
         params = put(layout, jax.tree.map(broadcast, plan.params))
@@ -241,11 +269,11 @@ class _Runner:
         if num_warmup == 0:
             return states, params
         if plan.warmup is not None:
-            fn = per_chain(lambda k, x: plan.warmup(wrap(k), x, num_warmup), layout)
-            args = (put(layout, keys), x0)
+            fn = self.per_chain(lambda traced, k, x: traced.warmup(wrap(k), x, num_warmup))
+            args = (put(layout, keys), x0, arrays)
         else:
-            burn = lambda k, s, p: (_burn_in(plan.step, wrap(k), s, p, num_warmup), p)  # noqa: E731
-            fn, args = per_chain(burn, layout), (put(layout, keys), states, params)
+            fn = self.per_chain(partial(_burn_in, wrap=wrap, num_steps=num_warmup))
+            args = (put(layout, keys), states, params, arrays)
         with tqdm(total=num_warmup, desc="warm-up", disable=not self.progress, leave=False) as bar:
             out = self.execute(fn, args, "warmup")
             bar.update(num_warmup)
@@ -255,9 +283,11 @@ class _Runner:
         """Draws ``(n, num_samples, d)`` and stats ``(n, num_samples)`` as NumPy arrays."""
         num_samples = self.settings.get("num_samples", 1)
         size, n_chunks = _chunking(num_samples, self.progress)
-        draw, wrap = _thinned(self.plan.step, self.settings.get("thinning", 1)), self.wrap
+        thinning, wrap, arrays = self.settings.get("thinning", 1), self.wrap, self.model_arrays
 
-        def chunk(key, state, params, start):
+        def chunk(traced, key, state, params, start):
+            draw = _thinned(traced.step, thinning)
+
             def one(state, draw_key):
                 state, stats = draw(draw_key, state, params)
                 return state, (state.position, stats)
@@ -267,8 +297,8 @@ class _Runner:
             return jax.lax.scan(one, state, draw_keys)
 
         keys = put(self.layout, keys)
-        args = (keys, states, params, np.int32(0))
-        compiled = self.compile(per_chain(chunk, self.layout, n_shared=1), args)
+        args = (keys, states, params, np.int32(0), arrays)
+        compiled = self.compile(self.per_chain(chunk, n_shared=1), args)
         pieces = []
         with tqdm(total=num_samples, desc=name, disable=not self.progress, unit="draw") as bar:
             start = time.perf_counter()
@@ -276,18 +306,20 @@ class _Runner:
             for c in range(n_chunks):
                 states, draws = out
                 if c + 1 < n_chunks:  # dispatch the next chunk before fetching this one
-                    out = compiled(keys, states, params, np.int32((c + 1) * size))
+                    out = compiled(keys, states, params, np.int32((c + 1) * size), arrays)
                 pieces.append(fetch(self.layout, draws))
                 bar.update(min(size, num_samples - c * size))
             self.timing["sampling"] += time.perf_counter() - start
         return _concatenate(pieces, num_samples)
 
 
-def _burn_in(step, key, state, params, num_steps: int):
-    def one(state, i):
-        return step(jax.random.fold_in(key, i), state, params)[0], None
+def _burn_in(plan: Plan, key, state, params, *, wrap, num_steps: int):
+    """Warm-up without adaptation: ``num_steps`` steps with fixed ``params``."""
 
-    return jax.lax.scan(one, state, jnp.arange(num_steps))[0]
+    def one(state, i):
+        return plan.step(jax.random.fold_in(wrap(key), i), state, params)[0], None
+
+    return jax.lax.scan(one, state, jnp.arange(num_steps))[0], params
 
 
 def _concatenate(pieces, num_samples: int):

@@ -1,6 +1,9 @@
 """samplers.run: shapes and statistics, settings by name, reproducibility, chunked
 progress, thinning, initial positions, learned models, and non-finite reporting."""
 
+import importlib
+import re
+
 import blackjax
 import jax
 import jax.numpy as jnp
@@ -132,6 +135,42 @@ def test_learned_energy_and_score_networks_run(key):
     score = ScoreMLP(2, hidden=16, depth=2, key=jax.random.PRNGKey(1))
     ula = samplers.make_sampler("ula", step_size=0.01, num_samples=20)
     assert samplers.run(ula, key, score, initial_positions=start).positions.shape == (4, 20, 2)
+
+
+@pytest.mark.parametrize(
+    ("spec", "network", "kwargs"),
+    [
+        (samplers.make_sampler("mala", num_warmup=3, num_samples=2), EnergyMLP, {"t_min": 0.1}),
+        (samplers.make_sampler("ula", step_size=0.01, num_warmup=3, num_samples=2), ScoreMLP, {}),
+        (samplers.make_sampler("annealed_langevin", n_levels=2), ScoreMLP, {"process": VP()}),
+    ],
+    ids=["mala-adaptation", "ula-burn-in", "annealed-langevin"],
+)
+def test_network_weights_are_arguments_not_constants(spec, network, kwargs, key, monkeypatch):
+    """Every program ``run`` compiles takes the network's weights as a runtime argument.
+
+    Weights closed over by the sampler would be constants of the program: XLA then
+    constant-folds layers against them (slow compiles, "Constant folding" alarms on
+    stderr), embeds them in the program and compiles again for new weights. The StableHLO
+    of each compiled program is recorded; with a hidden width (17) that no other array
+    has, a weight shows up as a ``tensor<17x...>`` argument (of the programs that use the
+    network), never as a ``constant``.
+    """
+    module = importlib.import_module("scoresample.samplers.run")
+    compile_, programs = module._Runner.compile, []
+
+    def recording_compile(runner, fn, args):
+        programs.append(fn.lower(*args).as_text())
+        return compile_(runner, fn, args)
+
+    monkeypatch.setattr(module._Runner, "compile", recording_compile)
+    net = network(2, hidden=17, depth=2, embed=4, process=VP(), key=jax.random.PRNGKey(0))
+    start = np.zeros((2, 2))
+    samplers.run(spec, key, net, initial_positions=start, progress=False, **kwargs)
+    assert len(programs) == 2 + (spec.settings.get("num_warmup", 0) > 0)
+    assert "tensor<17x17x" in programs[-1]  # the draws use the network
+    for program in programs:
+        assert not re.search(r"constant .*tensor<(\d+x)*17x", program)
 
 
 def test_particle_samplers_return_one_chain_of_independent_draws(key):
