@@ -8,12 +8,12 @@ import jax
 import numpy as np
 
 from ..config import load_config
-from ..diagnostics import load_chains, summary
+from ..diagnostics import load_chains
 from ..errors import DataError
 from ..report import format_number
 from ..targets import make_target
 from .build import build_target
-from .diagnose import diagnose_one
+from .diagnose import chain_summary, diagnose_one
 from .rundir import CONFIG_FILE
 from .train import DATA_FILE
 
@@ -91,7 +91,7 @@ def diagnose_path(path: Path, target_name: str | None = None, seed: int = 0) -> 
     for i, file in enumerate(files):
         chains = load_chains(file)
         print(f"== {file.stem} ({chains.sampler}, {chains.n_chains} x {chains.n_draws} draws)")
-        print(summary(chains, target))
+        print(chain_summary(chains, target)[1])
         if target is not None:
             key = jax.random.fold_in(jax.random.PRNGKey(seed), i)
             rows.append(diagnose_one(file.stem, chains, target, reference, 2000, key).row)

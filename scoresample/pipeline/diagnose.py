@@ -79,17 +79,38 @@ def pseudo_chains(chains: Chains, n_groups: int = 4) -> Chains:
     return dataclasses.replace(chains, positions=positions, stats=stats)
 
 
+def centred(chains: Chains, target) -> Chains:
+    """For a mean-free target (translation invariant, improper along the centre of mass),
+    the draws projected onto the zero-centre-of-mass subspace; otherwise ``chains``.
+
+    The centre of mass of such a chain is a random walk that no sampler can mix; R-hat
+    and ESS of the raw coordinates would only report that walk.
+    """
+    if not getattr(target, "mean_free", False):
+        return chains
+    flat = np.asarray(target.remove_mean(chains.flat()))
+    return dataclasses.replace(chains, positions=flat.reshape(chains.positions.shape))
+
+
 def is_particles(chains: Chains) -> bool:
     """Independent draws rather than Markov chains: particle samplers, or chains too
     short (fewer than 4 draws) for R-hat and ESS."""
     return chains.sampler in PARTICLE_SAMPLERS or chains.n_draws < 4
 
 
+def chain_summary(chains: Chains, target=None):
+    """``(view, ArviZ summary)``: the draws as diagnosed (centred for mean-free targets,
+    pseudo-chains for independent particles) and their :func:`summary`."""
+    if target is not None:
+        chains = centred(chains, target)
+    view = pseudo_chains(chains) if is_particles(chains) else chains
+    return view, summary(view, target)
+
+
 def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key):
     """Summary, efficiency and sample quality (with floors) of one run."""
     particle = is_particles(chains)
-    view = pseudo_chains(chains) if particle else chains
-    report = summary(view, target)
+    view, report = chain_summary(chains, target)
     table = report.table
     eff = efficiency(view)
     row = {

@@ -41,7 +41,8 @@ class Trained:
 
 
 def mcmc_data(target, cfg, key, progress: bool) -> np.ndarray:
-    """``n`` draws of MCMC on the exact target (a short run per chain after warm-up)."""
+    """``n`` draws of MCMC on the exact target (a short run per chain after warm-up),
+    centred for mean-free targets."""
     per_chain = math.ceil(cfg.n / cfg.mcmc_chains)
     spec = make_sampler(
         cfg.mcmc_sampler,
@@ -50,7 +51,10 @@ def mcmc_data(target, cfg, key, progress: bool) -> np.ndarray:
         num_samples=per_chain,
     )
     chains = run(spec, key, target, progress=progress)
-    return chains.flat()[: cfg.n].astype(np.float32)
+    samples = chains.flat()[: cfg.n]
+    if getattr(target, "mean_free", False):  # the centre of mass is a free random walk
+        samples = np.asarray(target.remove_mean(samples))
+    return samples.astype(np.float32)
 
 
 def training_samples(config: Config, target, model_dir: Path, key, base: Path, progress):
