@@ -1,0 +1,121 @@
+"""Tutorials 2, 3 and 5 (score matching) in quick mode.
+
+Each tutorial runs as a script in a subprocess (``SCORESAMPLE_QUICK=1``, output in a
+temporary folder, cwd the repository root, rank promotion raising as in the tests, XLA's
+cheapest optimisation level), then the findings quick mode can show are checked from its
+``results.json``:
+
+- identities that hold for any network are z-scores, ``|z| < 4``;
+- scalings with a known exponent (DSM's gradient noise ~ 1/sigma, the DSM loss ~ 1/sigma^2)
+  are checked over decades, with margins of several times on ratios of 10^3 to 10^5;
+- estimator-variance orderings are checked where they differ by orders of magnitude, and
+  kappa-bar's "best or tied" with a 25% tie margin (quick mode's Monte Carlo error on
+  these variances is a few percent).
+"""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Quick runs are bound by compilation, not execution: XLA's cheapest CPU backend
+#: optimisation cuts their time by about a third.
+CHEAP_COMPILATION = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+
+
+def run_tutorial(name: str, tmp_path: Path) -> tuple[dict, Path]:
+    """Run ``tutorials/<name>.py`` in quick mode; return its results and output folder."""
+    env = os.environ | {
+        "SCORESAMPLE_QUICK": "1",
+        "SCORESAMPLE_OUT": str(tmp_path),
+        "JAX_NUMPY_RANK_PROMOTION": "raise",
+        "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {CHEAP_COMPILATION}".strip(),
+    }
+    completed = subprocess.run(
+        [sys.executable, f"tutorials/{name}.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    out = tmp_path / name
+    return json.loads((out / "results.json").read_text()), out
+
+
+def assert_figures(out: Path, names: list[str]) -> None:
+    for name in names:
+        path = out / f"{name}.png"
+        assert path.exists() and path.stat().st_size > 10_000, path
+
+
+def test_ism_vs_dsm(tmp_path):
+    results, out = run_tutorial("02_ism_vs_dsm", tmp_path)
+    # (a) Stein's lemma: the two fitting terms have one mean at every sigma.
+    for row in results["agreement_sigma_0.01"].values():
+        assert abs(row["z"]) < 4, row
+    # (b) DSM's gradient norm grows with every decade of sigma; ISM's does not.
+    sweep = results["sweep"]
+    dsm = [sweep[f"DSM {s:g}"]["grad_norm"] for s in (1e-1, 1e-2, 1e-3, 1e-4)]
+    assert all(b > 2 * a for a, b in itertools.pairwise(dsm)), dsm
+    assert sweep["ISM 0.0001"]["grad_norm"] < 2 * sweep["ISM 0"]["grad_norm"]
+    # (c) |g_DSM - g_ISM| / |g_ISM| ~ 1/sigma: 10^3 over three decades.
+    sizes = results["sizes"]
+    deviation = results["gradients"][f"initial, {sizes['noise_samples_gradients']} draws/point"]
+    ratio = deviation["deviation"][-1] / deviation["deviation"][0]
+    assert 200 < ratio < 5000, ratio
+    assert_figures(
+        out, ["agreement", "sigma_sweep", "ism_overfitting", "score_fields", "gradients"]
+    )
+
+
+def test_target_score_matching(tmp_path):
+    results, out = run_tutorial("03_target_score_matching", tmp_path)
+    summary = results["variance_summary"]
+    for name, row in summary.items():
+        assert row["dsi_over_tsi_at_t_min"] > 100, name  # DSI blows up as t -> 0
+        assert row["tsi_over_dsi_at_t_max"] > 100, name  # TSI blows up as t -> 1
+    for name in ("unit Gaussian", "gentle mixture", "hard, equal widths"):
+        assert summary[name]["kappa_bar_over_best_other_max"] < 1.25, name
+    # The exception the tutorial states: one kappa_t cannot suit two mode widths.
+    assert summary["hard, unequal widths"]["kappa_bar_over_best_other_max"] > 2
+    # kappa-bar's loss at the true score has the least (or a tied) spread, every weighting.
+    for weighting, row in results["losses_at_true_score"].items():
+        stds = {name: value["std"] for name, value in row.items()}
+        others = min(v for name, v in stds.items() if name != "kappa-bar")
+        assert stds["kappa-bar"] < 1.5 * others, (weighting, stds)
+    relative = results["losses_at_true_score"]["relative"]
+    assert relative["kappa-bar"]["std"] < 0.5 * relative["kappa"]["std"]
+    curves = [run["curve"] for run in results["training"].values()]
+    assert all(np.all(np.isfinite(c["fisher"])) and np.all(np.isfinite(c["mmd"])) for c in curves)
+    assert_figures(out, ["estimator_variance", "loss_distributions", "training", "samples"])
+
+
+def test_score_models_ground_up(tmp_path):
+    results, out = run_tutorial("05_score_models_ground_up", tmp_path)
+    assert results["score_of_scaled_density_difference"] < 1e-4
+    assert max(abs(z) for z in results["hyvarinen_identity_z"]) < 4
+    assert abs(results["hyvarinen_without_constant_z"]) > 4  # negative control
+    # ISM on the Gaussian family is moment matching (to the grid's resolution).
+    minimum, moments = results["ism_minimum"], results["data_moments"]
+    assert abs(minimum["mu"] - moments["mean"]) < 0.1
+    assert abs(np.log(minimum["s"] / moments["std"])) < 0.05
+    # The Fisher divergence does not see wrong mode weights; KL does.
+    blind = results["weight_blindness"]
+    assert blind["fisher"][5] < 1e-3 * blind["kl"][5]
+    # DSM at the largest sigma keeps the bias of the blurred score; ISM and SSM do not.
+    errors, bias = results["clean_score_error"], results["dsm_bias"]
+    assert errors["DSM 1"] > 0.7 * bias["1"]
+    assert errors["DSM 1"] > 2 * max(errors["ISM"], errors["SSM-VR"])
+    # Per-level DSM loss at the truth ~ 1/sigma^2; sigma^2 weighting makes it O(1).
+    multi = results["multi_noise"]
+    truth, weighted = np.array(multi["loss_at_truth"]), np.array(multi["loss_at_truth_sigma2"])
+    assert truth.max() / truth.min() > 1000
+    assert weighted.max() / weighted.min() < 10
+    assert_figures(out, ["mixture_score", "fisher", "ism_cost", "consistency", "multi_noise"])
