@@ -32,12 +32,12 @@
 # the findings table compares with its claims qualitatively.
 #
 # **One change of size, stated up front.** 500 noise draws per point make every DSM step
-# cost 500,000 network evaluations; on 2 CPU cores that is about 0.3 s a step, hours for
+# cost 500,000 network evaluations; on 2 CPU cores that is about 0.3 s a step, an hour for
 # the sweep. We train DSM with `NOISE_SAMPLES` draws per point instead and measure the
 # gradients at the paper's 500 in part (c). DSM's gradient noise scales like
 # $1/(\sigma\sqrt{N n})$ for $n$ draws per point, so training with $n = 16$ at $\sigma$
-# behaves like the paper's $n = 500$ at $\sigma\sqrt{500/16} \approx 5.6\,\sigma$: the
-# threshold below which DSM stops fitting moves up by that factor, nothing else changes.
+# behaves like the paper's $n = 500$ at $\sigma/\sqrt{500/16} \approx \sigma/5.6$: the
+# threshold below which DSM stops fitting moves up by that factor.
 
 # %%
 import os

@@ -22,7 +22,7 @@
 # $\alpha_t$), so TSM beats DSM at low noise. We reproduce that on 1-D targets with exact
 # posterior draws, look at the whole distribution of the four losses at the true score,
 # and train all four on a 2-D mixture, judging the samples of reverse diffusion.
-# The paper reports these effects in figures without a table of numbers, so the
+# We did not have the paper's figures' numbers at hand, so the
 # findings table states its claims qualitatively.
 
 # %%
