@@ -62,7 +62,6 @@ SEED = 0
 import json
 import tempfile
 import time
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -116,59 +115,16 @@ def relative_error(model, exact_score=moons.score) -> float:
 # %% [markdown]
 # ## Many noise draws per point, and recording the other objective
 #
-# `fit` evaluates an objective once per example with one PRNG key. Two small wrappers,
-# each itself an objective `loss(score_fn, x, t, key) -> (value, aux)`, give what the
-# experiment needs (the library has no built-in for either):
+# `fit` evaluates an objective once per example with one PRNG key. Two wrappers in
+# `scoresample.objectives`, each itself an objective, give what the experiment needs:
 #
 # - `NoiseAveraged` averages an objective over `n` noise draws of the same point: DSM
 #   with 500 draws per point is `NoiseAveraged(dsm_s(process), 500)`.
 # - `Recording` trains on one objective and logs another's terms in the history
-#   (`aux` terms are not differentiated: they cost an evaluation, not a gradient).
+#   (the recorded terms are not differentiated: they cost an evaluation, not a gradient).
 
 
 # %%
-class NoiseAveraged(eqx.Module):
-    """``objective`` averaged over ``n`` independent noise draws of the same example."""
-
-    objective: Any
-    n: int = eqx.field(static=True)
-
-    @property
-    def process(self):
-        return self.objective.process
-
-    @property
-    def weighting(self):
-        return self.objective.weighting
-
-    def __call__(self, score_fn, x, t, key):
-        draws = jax.random.split(key, self.n)
-        values, aux = jax.vmap(lambda k: self.objective(score_fn, x, t, k))(draws)
-        return jnp.mean(values), {name: jnp.mean(term) for name, term in aux.items()}
-
-
-class Recording(eqx.Module):
-    """Train on ``objective``; log ``watched``'s terms as ``<prefix>_norm``, ``_fitting``."""
-
-    objective: Any
-    watched: Any
-    prefix: str = eqx.field(static=True)
-
-    @property
-    def process(self):
-        return self.objective.process
-
-    @property
-    def weighting(self):
-        return self.objective.weighting
-
-    def __call__(self, score_fn, x, t, key):
-        key_train, key_watch = jax.random.split(key)
-        value, aux = self.objective(score_fn, x, t, key_train)
-        _, watched = self.watched(score_fn, x, t, key_watch)
-        return value, aux | {f"{self.prefix}_{name}": term for name, term in watched.items()}
-
-
 def ism(sigma: float):
     """ISM at ``sigma``: on clean data at 0, else on ``x + sigma eps`` (one draw per point)."""
     return objectives.ISM(process, clean=sigma == 0, weighting=uniform)
@@ -176,7 +132,7 @@ def ism(sigma: float):
 
 def dsm(n_noise: int):
     """DSM-S averaged over ``n_noise`` draws per point."""
-    return NoiseAveraged(objectives.dsm_s(process, weighting=uniform), n_noise)
+    return objectives.NoiseAveraged(objectives.dsm_s(process, weighting=uniform), n_noise)
 
 
 def train(objective, sigma: float, steps: int = STEPS, checkpoint_dir=None) -> ss.FitResult:
@@ -211,8 +167,8 @@ runs: dict[str, ss.FitResult] = {}
 seconds: dict[str, float] = {}
 for name, objective, sigma in [
     ("ISM 0", ism(0.0), 0.0),
-    *[(f"ISM {s:g}", Recording(ism(s), dsm(1), "dsm_s"), s) for s in SIGMAS],
-    *[(f"DSM {s:g}", Recording(dsm(NOISE_SAMPLES), ism(s), "ism"), s) for s in SIGMAS],
+    *[(f"ISM {s:g}", objectives.Recording(ism(s), dsm(1), "dsm_s"), s) for s in SIGMAS],
+    *[(f"DSM {s:g}", objectives.Recording(dsm(NOISE_SAMPLES), ism(s), "ism"), s) for s in SIGMAS],
 ]:
     begin = time.perf_counter()
     runs[name] = train(objective, sigma)

@@ -31,3 +31,5 @@ from .weighting import EDM as EDM
 from .weighting import Relative as Relative
 from .weighting import TSMOptimal as TSMOptimal
 from .weighting import make_weighting as make_weighting
+from .wrappers import NoiseAveraged as NoiseAveraged
+from .wrappers import Recording as Recording
