@@ -42,7 +42,7 @@ from . import _settings as S
 from ._model import noised_score_fn
 from ._plan import Plan, normal_prior
 from ._process import time_range
-from .ula import langevin_update
+from .ula import langevin_update, refuse_non_finite
 
 __all__ = [
     "SETTINGS",
@@ -103,9 +103,7 @@ def _langevin_level(score_z, h, keys, position, bad):
 
     def one_step(carry, key):
         y, bad = carry
-        proposal = langevin_update(key, y, score_z(y), h)
-        finite = jnp.all(jnp.isfinite(proposal))
-        return (jnp.where(finite, proposal, y), bad | ~finite), None
+        return refuse_non_finite(langevin_update(key, y, score_z(y), h), y, bad), None
 
     (position, bad), _ = jax.lax.scan(one_step, (position, bad), keys)
     return position, bad
@@ -129,9 +127,7 @@ def build_kernel(n_steps_per_level: int = 100, denoise: bool = True) -> Callable
         (y, bad), _ = jax.lax.scan(one_level, carry, per_level)
         if denoise:
             last = _scaled_score(score_fn, levels.times[-1], levels.alphas[-1])
-            denoised = y + levels.sigmas[-1] ** 2 * last(y)
-            finite = jnp.all(jnp.isfinite(denoised))
-            y, bad = jnp.where(finite, denoised, y), bad | ~finite
+            y, bad = refuse_non_finite(y + levels.sigmas[-1] ** 2 * last(y), y, bad)
         n_evals = jnp.int32(n_levels * n_steps_per_level + int(denoise))
         return AnnealedLangevinState(y), AnnealedLangevinInfo(bad, n_evals)
 

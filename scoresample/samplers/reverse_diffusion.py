@@ -42,7 +42,7 @@ from . import _settings as S
 from ._model import noised_score_fn
 from ._plan import Plan, normal_prior
 from ._process import time_range
-from .ula import langevin_update
+from .ula import langevin_update, refuse_non_finite
 
 __all__ = [
     "SETTINGS",
@@ -118,11 +118,6 @@ def init(position: Position) -> ReverseDiffusionState:
     return ReverseDiffusionState(position)
 
 
-def _refuse_non_finite(new, old, bad):
-    finite = jnp.all(jnp.isfinite(new))
-    return jnp.where(finite, new, old), bad | ~finite
-
-
 def build_kernel(corrector_steps: int = 0, denoise: bool = True) -> Callable:
     """A sweep kernel ``(rng_key, state, score_fn, schedule) -> (state, info)``."""
 
@@ -133,10 +128,10 @@ def build_kernel(corrector_steps: int = 0, denoise: bool = True) -> Callable:
         key, *corrector_keys = jax.random.split(key, corrector_steps + 1)
         drift = f * y - g2 * score_fn(y, t)
         noise = jax.random.normal(key, y.shape, y.dtype)
-        y, bad = _refuse_non_finite(y - drift * dt + jnp.sqrt(g2 * dt) * noise, y, bad)
+        y, bad = refuse_non_finite(y - drift * dt + jnp.sqrt(g2 * dt) * noise, y, bad)
         for corrector_key in corrector_keys:
             proposal = langevin_update(corrector_key, y, score_fn(y, t_next), h)
-            y, bad = _refuse_non_finite(proposal, y, bad)
+            y, bad = refuse_non_finite(proposal, y, bad)
         return (y, bad), None
 
     def kernel(rng_key, state, score_fn: ScoreFn, grid: ReverseDiffusionSchedule):
@@ -148,7 +143,7 @@ def build_kernel(corrector_steps: int = 0, denoise: bool = True) -> Callable:
         (y, bad), _ = jax.lax.scan(lambda c, s: predictor_corrector(score_fn, c, s), carry, steps)
         if denoise:
             score = score_fn(y, grid.times[-1])
-            y, bad = _refuse_non_finite((y + grid.sigma_end**2 * score) / grid.alpha_end, y, bad)
+            y, bad = refuse_non_finite((y + grid.sigma_end**2 * score) / grid.alpha_end, y, bad)
         n_evals = jnp.int32(n_steps * (1 + corrector_steps) + int(denoise))
         return ReverseDiffusionState(y), ReverseDiffusionInfo(bad, n_evals)
 

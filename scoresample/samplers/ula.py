@@ -72,6 +72,12 @@ def langevin_update(key: PRNGKey, position: Position, score: Position, step_size
     return position + step_size * score + jnp.sqrt(2 * step_size) * noise
 
 
+def refuse_non_finite(new: Position, old: Position, bad) -> tuple[Position, jax.Array]:
+    """Keep ``old`` where ``new`` has a non-finite entry; ``bad`` records that it happened."""
+    finite = jnp.all(jnp.isfinite(new))
+    return jnp.where(finite, new, old), bad | ~finite
+
+
 def init(position: Position, score_fn: CleanScoreFn) -> ULAState:
     """The state at ``position``."""
     return ULAState(position, score_fn(position))
