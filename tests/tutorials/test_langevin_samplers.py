@@ -1,10 +1,9 @@
 """Tutorials 1, 4 and 6 (Langevin dynamics and samplers) in quick mode.
 
-The selected tutorials start together, each a script in its own subprocess
-(``SCORESAMPLE_QUICK=1``, output in a temporary folder, cwd the repository root, rank
-promotion raising as in the tests): their run time is mostly XLA compilation, which is
-single-threaded, so they share the cores. Each test then checks, from its tutorial's
-``results.json``, the findings quick mode can show:
+The selected tutorials start together, each a script in its own subprocess (see
+``tutorial_runs``): their run time is mostly XLA compilation, which is single-threaded,
+so they share the cores. Each test then checks, from its tutorial's ``results.json``, the
+findings quick mode can show:
 
 - Monte Carlo comparisons are z-scores, ``|z| < 4``;
 - mode-weight contrasts are checked where they differ by many standard errors (0.76 against
@@ -12,23 +11,19 @@ single-threaded, so they share the cores. Each test then checks, from its tutori
 - R-hat separates chains started in different wells (R-hat > 1.1) from i.i.d. draws.
 """
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tutorial_runs
+from tutorial_runs import assert_figures
 
-ROOT = Path(__file__).resolve().parents[2]
 #: test name -> tutorial it runs.
 TUTORIALS = {
     "test_exact_scores_langevin": "01_exact_scores_langevin",
     "test_annealed_langevin": "04_annealed_langevin",
     "test_comparing_samplers": "06_comparing_samplers",
 }
-TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="module")
@@ -38,26 +33,16 @@ def quick_runs(request, tmp_path_factory):
     here = Path(request.fspath)
     wanted = {TUTORIALS[i.name] for i in request.session.items if i.path == here}
     out = tmp_path_factory.mktemp("tutorials")
-    env = os.environ | {
-        "SCORESAMPLE_QUICK": "1",
-        "SCORESAMPLE_OUT": str(out),
-        "JAX_NUMPY_RANK_PROMOTION": "raise",
-    }
     running = {}
     for name in sorted(wanted & set(TUTORIALS.values())):
         log = open(out / f"{name}.log", "w")  # noqa: SIM115 (closed at teardown)
-        process = subprocess.Popen(
-            [sys.executable, f"tutorials/{name}.py"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        running[name] = (process, log)
+        # Bound by execution (many Langevin steps): full optimisation.
+        running[name] = (tutorial_runs.start(name, out, log, cheap_compilation=False), log)
 
     def finish(name: str) -> tuple[dict, Path]:
         process, log = running[name]
-        returncode = process.wait(timeout=TIMEOUT_S)
         log.flush()
-        assert returncode == 0, (out / f"{name}.log").read_text()[-4000:]
-        folder = out / name
-        return json.loads((folder / "results.json").read_text()), folder
+        return tutorial_runs.finish(process, name, out, out / f"{name}.log")
 
     yield finish
     for process, log in running.values():
@@ -65,12 +50,6 @@ def quick_runs(request, tmp_path_factory):
             process.kill()
             process.wait()
         log.close()
-
-
-def assert_figures(folder: Path, names: list[str]) -> None:
-    for name in names:
-        path = folder / f"{name}.png"
-        assert path.exists() and path.stat().st_size > 10_000, path
 
 
 def test_exact_scores_langevin(quick_runs):

@@ -1,9 +1,7 @@
 """Tutorials 2, 3 and 5 (score matching) in quick mode.
 
-Each tutorial runs as a script in a subprocess (``SCORESAMPLE_QUICK=1``, output in a
-temporary folder, cwd the repository root, rank promotion raising as in the tests, XLA's
-cheapest optimisation level), then the findings quick mode can show are checked from its
-``results.json``:
+Each tutorial runs to the end as a script (see ``tutorial_runs``), then the findings quick
+mode can show are checked from its ``results.json``:
 
 - identities that hold for any network are z-scores, ``|z| < 4``;
 - scalings with a known exponent (DSM's gradient noise ~ 1/sigma, the DSM loss ~ 1/sigma^2)
@@ -14,45 +12,14 @@ cheapest optimisation level), then the findings quick mode can show are checked 
 """
 
 import itertools
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-#: Quick runs are bound by compilation, not execution: XLA's cheapest CPU backend
-#: optimisation cuts their time by about a third.
-CHEAP_COMPILATION = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+from tutorial_runs import assert_figures, run
 
 
-def run_tutorial(name: str, tmp_path: Path) -> tuple[dict, Path]:
-    """Run ``tutorials/<name>.py`` in quick mode; return its results and output folder."""
-    env = os.environ | {
-        "SCORESAMPLE_QUICK": "1",
-        "SCORESAMPLE_OUT": str(tmp_path),
-        "JAX_NUMPY_RANK_PROMOTION": "raise",
-        "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {CHEAP_COMPILATION}".strip(),
-    }
-    completed = subprocess.run(
-        [sys.executable, f"tutorials/{name}.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    out = tmp_path / name
-    return json.loads((out / "results.json").read_text()), out
-
-
-def assert_figures(out: Path, names: list[str]) -> None:
-    for name in names:
-        path = out / f"{name}.png"
-        assert path.exists() and path.stat().st_size > 10_000, path
+def run_tutorial(name, tmp_path):
+    """Quick runs of these tutorials are bound by compilation: compile cheaply."""
+    return run(name, tmp_path, cheap_compilation=True)
 
 
 def test_ism_vs_dsm(tmp_path):
