@@ -37,8 +37,21 @@ def test_noise_average_divides_the_noise_variance(kit, nets, key):
     # Same expectation (z-score of the difference of two independent means)...
     z = (one.mean() - sixteen.mean()) / jnp.sqrt(one.var() / 4000 + sixteen.var() / 4000)
     assert abs(z) < 4, z
-    # ...and 1/16 of the variance (ratio of sample variances of 4000 draws: +-10% is >4 sd).
+    # ...and 1/16 of the variance: the log of the ratio of sample variances as a z-score
+    # (delta method: var(log s^2) = (kurtosis - 1) / n), and within 25% of 16.
+    standard_error = jnp.sqrt(log_variance_variance(one) + log_variance_variance(sixteen))
+    log_ratio = jnp.log(one.var() / sixteen.var())
+    assert abs(log_ratio - jnp.log(16.0)) < 4 * standard_error, (log_ratio, standard_error)
     assert 16 * 0.8 < one.var() / sixteen.var() < 16 * 1.25
+    # Negative control: the same test rejects a factor of 8 (half the draws).
+    assert abs(log_ratio - jnp.log(8.0)) > 4 * standard_error
+
+
+def log_variance_variance(values):
+    """Monte Carlo variance of ``log`` of the sample variance of ``values`` (delta method)."""
+    centred = values - values.mean()
+    kurtosis = jnp.mean(centred**4) / jnp.mean(centred**2) ** 2
+    return (kurtosis - 1) / values.shape[0]
 
 
 def test_recording_trains_on_one_objective_and_logs_the_other(kit, nets, key):
