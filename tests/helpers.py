@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from scoresample.selfcheck import family_threshold
+from scoresample.diagnostics.stein import family_threshold
 
 
 def assert_zscores_small(z, family_error: float = 1e-3) -> None:

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from helpers import assert_zscores_small
 
+from scoresample.diagnostics.stein import family_threshold
 from scoresample.errors import ConfigError
 from scoresample.estimators import estimate_score, score_identities
 from scoresample.noise import VE, VP
 from scoresample.objectives import ExactNoisedScore, GaussianKappa, kappa_bar
-from scoresample.selfcheck import family_threshold
 from scoresample.targets import Gaussian, GaussianMixture, funnel
 
 MIXTURE = GaussianMixture([0.3, 0.7], [[-2.0, 0.0], [2.0, 1.0]], [0.5, 0.8])

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from helpers import assert_zscores_small, mean_zscores
 
+from scoresample.diagnostics.stein import family_threshold
 from scoresample.errors import ConfigError
 from scoresample.objectives import DSM, ESM, ISM, ExactNoisedScore, dsm_s
 from scoresample.objectives.ism import divergence_folx, divergence_jvp
-from scoresample.selfcheck import family_threshold
 
 
 def assert_control_fails(z_wrong):

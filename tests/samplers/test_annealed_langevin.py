@@ -7,8 +7,8 @@ import pytest
 from helpers import assert_zscores_small, moment_zscores
 
 from scoresample import samplers, targets
+from scoresample.diagnostics.stein import family_threshold
 from scoresample.noise import VE, VP
-from scoresample.selfcheck import family_threshold
 
 N = 10_000
 

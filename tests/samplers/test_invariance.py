@@ -14,7 +14,7 @@ import pytest
 from helpers import mean_zscores, moment_zscores
 
 from scoresample import samplers, targets
-from scoresample.selfcheck import family_threshold
+from scoresample.diagnostics.stein import family_threshold
 
 N_CHAINS = 10_000
 

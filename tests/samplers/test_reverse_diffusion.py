@@ -8,9 +8,9 @@ import pytest
 from helpers import assert_zscores_small, moment_zscores
 
 from scoresample import samplers, targets
+from scoresample.diagnostics.stein import family_threshold
 from scoresample.noise import VE, VP
 from scoresample.samplers._process import time_range
-from scoresample.selfcheck import family_threshold
 
 N = 10_000
 

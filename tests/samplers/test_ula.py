@@ -5,7 +5,7 @@ import numpy as np
 from helpers import assert_zscores_small, moment_zscores
 
 from scoresample import samplers, targets
-from scoresample.selfcheck import family_threshold
+from scoresample.diagnostics.stein import family_threshold
 
 
 def ula_variance(s2: float, h: float, n_steps: int) -> float:

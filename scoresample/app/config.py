@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ._schema import build, dump_toml, to_table
-from .errors import ConfigError
+from ..errors import ConfigError
+from .schema import build, dump_toml, to_table
 
 __all__ = [
     "Config",

@@ -7,11 +7,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from ...diagnostics import load_chains
+from ...errors import DataError
+from ...targets import make_target
 from ..config import load_config
-from ..diagnostics import load_chains
-from ..errors import DataError
 from ..report import format_number
-from ..targets import make_target
 from .build import build_target
 from .diagnose import chain_summary, diagnose_one
 from .rundir import CONFIG_FILE

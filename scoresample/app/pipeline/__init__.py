@@ -15,10 +15,10 @@ from pathlib import Path
 
 import jax
 
-from .._io import write_text
+from ..._io import write_text
+from ...samplers import make_sampler
 from ..config import Config, config_to_table, dump_toml
 from ..report import Figure, Report, render_html
-from ..samplers import make_sampler
 from . import rundir
 from .build import build_target
 from .diagnose import COLUMNS, diagnose_one, make_plots, reference_set, write_tables

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import ScoresampleError
+from ..errors import ScoresampleError
 
 EXAMPLES = """examples:
   scoresample demo --quick                      the main job, in under a minute
@@ -23,7 +23,7 @@ EXAMPLES = """examples:
 
 
 def _cmd_targets(args: argparse.Namespace) -> int:
-    from .targets import builtin_targets
+    from ..targets import builtin_targets
 
     rows = [
         (
@@ -40,7 +40,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
 
 
 def _cmd_samplers(args: argparse.Namespace) -> int:
-    from .samplers import SAMPLERS, sampler_settings
+    from ..samplers import SAMPLERS, sampler_settings
 
     for name in SAMPLERS:
         print(f'[[sampler]] name = "{name}"')

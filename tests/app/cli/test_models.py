@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scoresample.cli import main
+from scoresample.app.cli import main
 from scoresample.samplers import sampler_settings
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

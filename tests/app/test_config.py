@@ -4,7 +4,7 @@ import tomllib
 
 import pytest
 
-from scoresample.config import config_to_table, dump_toml, load_config, parse_config
+from scoresample.app.config import config_to_table, dump_toml, load_config, parse_config
 from scoresample.errors import ConfigError
 
 BASE = {

@@ -12,10 +12,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._io import write_bytes, write_text
+from ..._io import write_bytes, write_text
+from ...samplers import make_sampler, run
+from ...training import fit
 from ..config import Config
-from ..samplers import make_sampler, run
-from ..training import fit
 from .build import (
     attach_scores,
     build_network,

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from browser import render
 
-from scoresample.cli import main
-from scoresample.config import dump_toml
+from scoresample.app.cli import main
+from scoresample.app.config import dump_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,7 +124,7 @@ def _start(config: Path, out: Path, *extra) -> subprocess.Popen:
         [
             sys.executable,
             "-m",
-            "scoresample.cli",
+            "scoresample.app.cli",
             "run",
             str(config),
             "--out",

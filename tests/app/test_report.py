@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from browser import render
 
-from scoresample.report import Figure, Report, format_number, render_html
+from scoresample.app.report import Figure, Report, format_number, render_html
 
 
 def test_report_renders_with_images_and_escapes_text(tmp_path):

@@ -11,13 +11,13 @@ import jax
 import numpy as np
 import optax
 
+from ...errors import ConfigError, DataError
+from ...networks import EnergyMLP, ScoreMLP
+from ...noise import VE, VP, NoiseProcess
+from ...objectives import GaussianKappa, Preconditioned, kappa_bar, make_objective, make_weighting
+from ...objectives.weighting import sigma_data_of
+from ...targets import ExactSampler, GaussianMixture, Target, from_numpyro, make_target
 from ..config import DataConfig, ScoreConfig, TargetConfig
-from ..errors import ConfigError, DataError
-from ..networks import EnergyMLP, ScoreMLP
-from ..noise import VE, VP, NoiseProcess
-from ..objectives import GaussianKappa, Preconditioned, kappa_bar, make_objective, make_weighting
-from ..objectives.weighting import sigma_data_of
-from ..targets import ExactSampler, GaussianMixture, Target, from_numpyro, make_target
 
 #: Objectives that regress on the clean target score and so need it for the data.
 NEEDS_CLEAN_SCORE = ("tsm", "kappa")

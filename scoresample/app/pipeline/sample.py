@@ -6,13 +6,13 @@ from pathlib import Path
 
 import jax
 
-from ..chains import Chains
+from ...chains import Chains
+from ...diagnostics import load_chains, save_chains
+from ...errors import ConfigError
+from ...networks import EnergyMLP
+from ...samplers import make_sampler, run
+from ...targets import ExactSampler
 from ..config import Config, SamplerConfig
-from ..diagnostics import load_chains, save_chains
-from ..errors import ConfigError
-from ..networks import EnergyMLP
-from ..samplers import make_sampler, run
-from ..targets import ExactSampler
 from .build import build_process
 from .train import Trained
 

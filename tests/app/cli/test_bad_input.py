@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from scoresample.cli import main
-from scoresample.config import dump_toml
+from scoresample.app.cli import main
+from scoresample.app.config import dump_toml
 
 EXACT = {
     "target": {"name": "ncsn_toy"},

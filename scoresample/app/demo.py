@@ -31,7 +31,7 @@ QUICK = [
 
 def demo_text() -> str:
     """The demo's TOML config, with its comments."""
-    return resources.files("scoresample").joinpath("demo.toml").read_text()
+    return resources.files("scoresample.app").joinpath("demo.toml").read_text()
 
 
 def demo_config(quick: bool = False, overrides: list[str] = ()) -> Config:

@@ -14,11 +14,11 @@ import jax
 import numpy as np
 import pandas as pd
 
-from .._io import write_text
-from ..chains import Chains
-from ..diagnostics import plots, sample_quality, summary
-from ..diagnostics.metrics import efficiency
-from ..targets import ExactSampler, NoisedMarginal
+from ..._io import write_text
+from ...chains import Chains
+from ...diagnostics import plots, sample_quality, summary
+from ...diagnostics.metrics import efficiency
+from ...targets import ExactSampler, NoisedMarginal
 from .train import Trained
 
 #: Samplers whose Chains hold independent particles, not Markov chains.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from scoresample.cli import main
+from scoresample.app.cli import main
 
 
 def test_targets_lists_builtins(capsys):

@@ -14,7 +14,7 @@ import types
 import typing
 from typing import Any, Literal
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def check_value(value, hint, where: str, passthrough: dict):

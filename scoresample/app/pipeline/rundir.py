@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .._io import write_text
-from ..errors import ConfigError, OutputError
+from ..._io import write_text
+from ...errors import ConfigError, OutputError
 
 CONFIG_FILE = "config.toml"
 #: Everything a run writes; ``--force`` removes exactly these.
