@@ -35,6 +35,8 @@ class Chains:
         timing: seconds, e.g. ``{"compile": ..., "warmup": ..., "sampling": ...}``.
         settings: what the run used after adaptation (step size, mass matrix, levels...).
         coordinate_names: one readable name per dimension, or ``None`` for ``x[i]``.
+        particles: ``True`` when the draws are independent particles (annealed Langevin,
+            reverse diffusion: one chain of ``n`` independent draws), not Markov chains.
     """
 
     positions: np.ndarray
@@ -43,6 +45,7 @@ class Chains:
     timing: dict[str, float] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     coordinate_names: list[str] | None = None
+    particles: bool = False
 
     def __post_init__(self):
         positions = np.asarray(self.positions)

@@ -1,5 +1,7 @@
 """Score and energy networks (equinox Modules); each is a ScoreFn ``model(y, t) -> (d,)``."""
 
+from .base import EnergyNetwork as EnergyNetwork
+from .base import ScoreNetwork as ScoreNetwork
 from .embedding import SinusoidalEmbedding as SinusoidalEmbedding
 from .energy import EnergyMLP as EnergyMLP
 from .mlp import ACTIVATIONS as ACTIVATIONS

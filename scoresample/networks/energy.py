@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import equinox as eqx
-import jax
-
 from .._types import Position, PRNGKey, Scalar
 from ..noise import NoiseProcess
-from .mlp import TimeConditioned
+from .base import EnergyNetwork, check_input
+from .mlp import TimeConditioned, with_body_process
 
 
-class EnergyMLP(eqx.Module):
+class EnergyMLP(EnergyNetwork):
     """An energy network ``E(y, t) = MLP([y, emb(t)])``; calling it gives ``-grad_y E``.
 
     Arguments as for :class:`~scoresample.networks.ScoreMLP`; with ``scale_by_sigma`` the
@@ -58,9 +56,14 @@ class EnergyMLP(eqx.Module):
         """Dimension of the positions ``y``."""
         return self.body.dim
 
+    @property
+    def process(self) -> NoiseProcess | None:
+        return self.body.process
+
+    def _replace_process(self, process: NoiseProcess) -> EnergyMLP:
+        return with_body_process(self, process)
+
     def energy(self, y: Position, t: Scalar) -> Scalar:
         """The energy ``E(y, t)``, a scalar."""
+        check_input(y, self.dim, "EnergyMLP")
         return self.body(y, t)[0]
-
-    def __call__(self, y: Position, t: Scalar) -> Position:
-        return -jax.grad(self.energy)(y, t)

@@ -19,6 +19,7 @@ from .._types import Position, PRNGKey, Scalar
 from .._validate import positive_int
 from ..errors import ConfigError
 from ..noise import NoiseProcess
+from .base import ScoreNetwork, check_input
 from .embedding import SinusoidalEmbedding
 
 ACTIVATIONS: dict[str, Callable] = {
@@ -103,7 +104,7 @@ class TimeConditioned(eqx.Module):
         return out / self.process.sigma(t) if self.scale_by_sigma else out
 
 
-class ScoreMLP(eqx.Module):
+class ScoreMLP(ScoreNetwork):
     """A score network ``s(y, t) = MLP([y, emb(t)])``, itself a ScoreFn.
 
     Args:
@@ -147,5 +148,18 @@ class ScoreMLP(eqx.Module):
         """Dimension of the positions ``y``."""
         return self.body.dim
 
+    @property
+    def process(self) -> NoiseProcess | None:
+        return self.body.process
+
+    def _replace_process(self, process: NoiseProcess) -> ScoreMLP:
+        return with_body_process(self, process)
+
     def __call__(self, y: Position, t: Scalar) -> Position:
+        check_input(y, self.dim, "ScoreMLP")
         return self.body(y, t)
+
+
+def with_body_process(network, process: NoiseProcess):
+    """``network`` with ``network.body.process`` set (where it is None)."""
+    return eqx.tree_at(lambda n: n.body.process, network, process, is_leaf=lambda x: x is None)

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from .._types import CleanScoreFn, Position, PRNGKey, Scalar, ScoreFn
 from .._validate import positive
 from ..errors import ConfigError
+from ..networks.base import ScoreNetwork
 from ..noise import NoiseProcess
 from ._base import LossOutput, Objective, perturb, regression, split_clean
 from .weighting import EDM, TSMOptimal, gaussian_variance
@@ -63,7 +64,7 @@ class TSM(Objective):
         return regression(score_fn(y, t), score_x / alpha)
 
 
-class TargetInformed(eqx.Module):
+class TargetInformed(ScoreNetwork):
     """Score ``s(y, t) = grad log p(y) / alpha(t) + net(y, t)``; the net learns a correction.
 
     Exact at ``sigma = 0``; ``fit`` never trains the clean score's parameters (targets
@@ -84,6 +85,9 @@ class TargetInformed(eqx.Module):
     def dim(self) -> int | None:
         """Dimension of the positions, from the wrapped network."""
         return getattr(self.net, "dim", None)
+
+    def _replace_process(self, process: NoiseProcess):
+        raise AssertionError("the process of a wrapper is set when it is built")
 
     def __call__(self, y: Position, t: Scalar) -> Position:
         return self.clean_score(y) / self.process.alpha(t) + self.net(y, t)
@@ -116,7 +120,7 @@ def preconditioning(
     }
 
 
-class Preconditioned(eqx.Module):
+class Preconditioned(ScoreNetwork):
     """Score ``s(y, t) = c_skip(t) y + c_out(t) net(c_in(t) y, t)`` (see :func:`preconditioning`).
 
     The network sees unit-variance inputs and regresses unit-variance targets at every
@@ -142,6 +146,9 @@ class Preconditioned(eqx.Module):
     def dim(self) -> int | None:
         """Dimension of the positions, from the wrapped network."""
         return getattr(self.net, "dim", None)
+
+    def _replace_process(self, process: NoiseProcess):
+        raise AssertionError("the process of a wrapper is set when it is built")
 
     def __call__(self, y: Position, t: Scalar) -> Position:
         c = preconditioning(self.process, t, self.sigma_data, self.loss)
