@@ -117,7 +117,8 @@ def run(
         stats = {name: value.reshape(1, n) for name, value in stats.items()}
     report = {**settings, **(plan.report or {}), **fetch(runner.layout, params)}
     report.update(n_chains=n, t_min=t_min, n_devices=runner.layout.n_devices)
-    return Chains(positions, stats, spec.name, runner.timing, report, coordinate_names(model))
+    names = coordinate_names(model)
+    return Chains(positions, stats, spec.name, runner.timing, report, names, plan.particles)
 
 
 def _chain_count(n_chains, initial_positions, settings) -> int:
