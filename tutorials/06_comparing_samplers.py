@@ -100,7 +100,8 @@ LOG_F = x1_log_density(X1_GRID)
 
 
 def noised_wells_score(process):
-    """Exact (by quadrature) score ``(y, t) -> (dim,)`` of a many-well noised at sigma(t)."""
+    """Exact (by quadrature) score ``(y, t) -> (dim,)`` of a many-well noised at sigma(t),
+    with its role stated: a noised score of ``process``."""
 
     def score(y, t):
         sigma = process.sigma(t)
@@ -109,7 +110,7 @@ def noised_wells_score(process):
         mean_x = jax.nn.softmax(log_weights, axis=1) @ X1_GRID
         return jnp.stack([(mean_x - a) / sigma**2, -b / (1 + sigma**2)], axis=1).reshape(-1)
 
-    return score
+    return ss.samplers.sampling_model(noised_score=score, process=process)
 
 
 def annealed_model(name, target):
@@ -354,7 +355,7 @@ held_out = symmetrised(next(keys), reference_run.positions[half:].reshape(-1, 8)
 train_scores = pinned.score_batch(train)
 
 
-class PairEnergy(eqx.Module):
+class PairEnergy(networks.EnergyNetwork):
     """``E(y, t) = sum_{i<j} phi(d_ij, log sigma(t)) + n |c(y)|^2 / (2 (1 + sigma(t)^2))``."""
 
     phi: networks.MLP
@@ -368,9 +369,6 @@ class PairEnergy(eqx.Module):
         centre = y.reshape(n_atoms, -1).mean(axis=0)
         pinning = 0.5 * n_atoms * jnp.sum(centre**2) / (1 + sigma**2)
         return jnp.sum(jax.vmap(self.phi)(features)) + pinning
-
-    def __call__(self, y, t):
-        return -jax.grad(self.energy)(y, t)
 
 
 process = ss.VE(0.05, noise.max_pairwise_distance(train))

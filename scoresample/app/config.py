@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError
+from ..networks import ACTIVATIONS
+from ..noise import TIME_SCHEMES
+from ..objectives import OBJECTIVES
+from ..samplers import SAMPLERS
 from .schema import build, dump_toml, to_table
 
 __all__ = [
@@ -29,6 +33,17 @@ __all__ = [
     "dump_toml",
     "load_config",
     "parse_config",
+]
+
+
+# Choices read from the library's registries, so that a config accepts exactly what the
+# library offers (a list written out here would drift from them).
+Activation = Literal[tuple(ACTIVATIONS)]
+ObjectiveName = Literal[tuple(OBJECTIVES)]
+TimeScheme = Literal[TIME_SCHEMES]
+#: Samplers on the exact log density that can make training data (Markov chains).
+MCMCSampler = Literal[
+    tuple(name for name, e in SAMPLERS.items() if e.role == "log_prob" and not e.particles)
 ]
 
 
@@ -66,7 +81,7 @@ class NetworkConfig:
 
     kind: Literal["score_mlp", "energy_mlp"] = "score_mlp"
     hidden: list[int] = field(default_factory=lambda: [128, 128, 128])
-    activation: Literal["silu", "tanh", "relu", "gelu", "softplus"] = "silu"
+    activation: Activation = "silu"
     embed: int = 64
     scale_by_sigma: bool = False
     preconditioning: Literal["none", "tsm", "dsm"] = "none"
@@ -93,7 +108,7 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     ema: float | None = None
     checkpoint_every: int = 500
-    t_sampling: Literal["uniform", "stratified", "antithetic"] = "stratified"
+    t_sampling: TimeScheme = "stratified"
     sigma: float | None = None
 
     def __post_init__(self):
@@ -115,7 +130,7 @@ class DataConfig:
     source: Literal["exact", "mcmc", "file"] = "exact"
     n: int = 10_000
     path: str | None = None
-    mcmc_sampler: Literal["mala", "hmc", "nuts"] = "mala"
+    mcmc_sampler: MCMCSampler = "mala"
     mcmc_chains: int = 100
     mcmc_warmup: int = 500
 
@@ -136,7 +151,7 @@ class ScoreConfig:
     ``divergence = "hutchinson"`` for ISM)."""
 
     kind: Literal["exact", "learned"] = "exact"
-    objective: Literal["dsm", "dsm_s", "tsm", "kappa", "ism", "ssm", "ssm_vr"] = "tsm"
+    objective: ObjectiveName = "tsm"
     process: Literal["vp", "ve"] = "vp"
     sigma_min: float = 0.01
     sigma_max: float = 10.0

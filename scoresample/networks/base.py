@@ -17,27 +17,29 @@ import equinox as eqx
 import jax
 
 from .._types import Position, Scalar
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..noise import NoiseProcess
 
 
 class ScoreNetwork(eqx.Module):
     """Base class of score models ``s(y, t)``.
 
-    Subclasses define ``__call__``, :meth:`_replace_process` and, as fields or
-    properties, ``dim`` (the dimension of ``y``, or None) and ``process`` (the noise
-    process the network is trained for, or None before training). They are not declared
+    Subclasses define ``__call__`` and, as fields or properties, ``dim`` (the dimension
+    of ``y``, or None) and ``process`` (the noise process the network is trained for, or
+    None before training). They are not declared
     here: a field declared in a base class would come first among the constructor's
-    arguments of every subclass.
+    arguments of every subclass. A subclass that keeps its process elsewhere than in a
+    ``process`` field overrides :meth:`_replace_process`.
     """
 
     @abc.abstractmethod
     def __call__(self, y: Position, t: Scalar) -> Position:
         """The score of the noised marginal at ``(y, t)``."""
 
-    @abc.abstractmethod
     def _replace_process(self, process: NoiseProcess) -> ScoreNetwork:
-        """A copy whose process is ``process`` (called only when none is set)."""
+        """A copy whose process is ``process`` (called only when none is set); this default
+        sets a field named ``process``."""
+        return eqx.tree_at(lambda n: n.process, self, process, is_leaf=lambda x: x is None)
 
     def noised_score(self, y: Position, t: Scalar) -> Position:
         """``self(y, t)``: the role :class:`~scoresample.roles.NoisedScoreModel`."""
@@ -71,13 +73,3 @@ class EnergyNetwork(ScoreNetwork):
 
     def __call__(self, y: Position, t: Scalar) -> Position:
         return -jax.grad(self.energy)(y, t)
-
-
-def check_input(y: Position, dim: int | None, name: str) -> None:
-    """Raise a DataError unless ``y`` is one position of shape ``(dim,)`` (at trace time)."""
-    if dim is not None and y.shape != (dim,):
-        raise DataError(
-            f"{name} input",
-            f"has shape {tuple(y.shape)}, expected one position of shape ({dim},)",
-            "call the network on one position and vmap over batches",
-        )

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .._types import Position, PRNGKey, Scalar
+from .._validate import check_position
 from ..noise import NoiseProcess
-from .base import EnergyNetwork, check_input
+from .base import EnergyNetwork
 from .mlp import TimeConditioned, with_body_process
 
 
@@ -65,5 +66,5 @@ class EnergyMLP(EnergyNetwork):
 
     def energy(self, y: Position, t: Scalar) -> Scalar:
         """The energy ``E(y, t)``, a scalar."""
-        check_input(y, self.dim, "EnergyMLP")
+        check_position(y, self.dim, "EnergyMLP input")
         return self.body(y, t)[0]

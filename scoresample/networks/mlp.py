@@ -16,10 +16,10 @@ import jax
 import jax.numpy as jnp
 
 from .._types import Position, PRNGKey, Scalar
-from .._validate import positive_int
+from .._validate import check_position, positive_int
 from ..errors import ConfigError
 from ..noise import NoiseProcess
-from .base import ScoreNetwork, check_input
+from .base import ScoreNetwork
 from .embedding import SinusoidalEmbedding
 
 ACTIVATIONS: dict[str, Callable] = {
@@ -156,7 +156,7 @@ class ScoreMLP(ScoreNetwork):
         return with_body_process(self, process)
 
     def __call__(self, y: Position, t: Scalar) -> Position:
-        check_input(y, self.dim, "ScoreMLP")
+        check_position(y, self.dim, "ScoreMLP input")
         return self.body(y, t)
 
 

@@ -4,12 +4,12 @@ See :mod:`scoresample.objectives._base` for the contract and
 :mod:`scoresample.objectives.weighting` for ``lambda(t)``.
 """
 
+from ..targets import ExactNoisedScore as ExactNoisedScore
 from . import weighting as weighting
 from ._base import Objective as Objective
 from .dsm import DSM as DSM
 from .dsm import dsm_s as dsm_s
 from .esm import ESM as ESM
-from .esm import ExactNoisedScore as ExactNoisedScore
 from .esm import ScoreError as ScoreError
 from .esm import score_error as score_error
 from .ism import ISM as ISM

@@ -21,28 +21,13 @@ from ..noise import NoiseProcess
 from ._base import LossOutput, Objective, perturb, regression
 
 
-class ExactNoisedScore(eqx.Module):
-    """``(y, t) -> grad log p_t(y)`` of a target with a closed-form noised marginal.
-
-    Example:
-        >>> exact = ExactNoisedScore(ncsn_toy(), VE(0.01, 10.0))
-        >>> exact(jnp.zeros(2), 0.5)
-    """
-
-    target: eqx.Module
-    process: NoiseProcess
-
-    def __call__(self, y: Position, t: Scalar) -> Position:
-        alpha, sigma = self.process.alpha(t), self.process.sigma(t)
-        return self.target.noised(alpha, sigma).score(y)
-
-
 class ESM(Objective):
     """Explicit score matching against ``noised_score(y, t)``; aux ``norm`` and ``fitting``.
 
     Args:
         process: the noise process.
-        noised_score: the exact score of the noised marginal, e.g. :class:`ExactNoisedScore`.
+        noised_score: the exact score of the noised marginal, e.g.
+            :class:`scoresample.targets.ExactNoisedScore`.
         weighting: ``lambda(process, t)`` (default ``sigma^2``).
 
     Example:

@@ -86,9 +86,6 @@ class TargetInformed(ScoreNetwork):
         """Dimension of the positions, from the wrapped network."""
         return getattr(self.net, "dim", None)
 
-    def _replace_process(self, process: NoiseProcess):
-        raise AssertionError("the process of a wrapper is set when it is built")
-
     def __call__(self, y: Position, t: Scalar) -> Position:
         return self.clean_score(y) / self.process.alpha(t) + self.net(y, t)
 
@@ -146,9 +143,6 @@ class Preconditioned(ScoreNetwork):
     def dim(self) -> int | None:
         """Dimension of the positions, from the wrapped network."""
         return getattr(self.net, "dim", None)
-
-    def _replace_process(self, process: NoiseProcess):
-        raise AssertionError("the process of a wrapper is set when it is built")
 
     def __call__(self, y: Position, t: Scalar) -> Position:
         c = preconditioning(self.process, t, self.sigma_data, self.loss)

@@ -1,10 +1,12 @@
 """Samplers: turn a score (exact or learned) or a log density into chains.
 
-MALA, HMC and NUTS come from BlackJAX (with adaptation); ULA, annealed Langevin and
-reverse diffusion are written here in BlackJAX's three-layer shape (``<Algo>State``,
-``<Algo>Info``, ``init``, ``build_kernel``, ``as_top_level_api``), one module each.
-:func:`run` runs many chains of any of them, sharded over devices, into
-:class:`~scoresample.chains.Chains`; :func:`make_sampler` builds one by name.
+BlackJAX's ``SamplingAlgorithm`` is the one sampler contract. MALA, HMC and NUTS come
+from BlackJAX (with adaptation); ULA, annealed Langevin and reverse diffusion are written
+here in BlackJAX's three-layer shape (``<Algo>State``, ``<Algo>Info``, ``init``,
+``build_kernel``, ``as_top_level_api``), one module each. :func:`make_sampler` names one
+with its settings (:mod:`.registry`, the one place that knows them); :func:`run` runs
+many chains of it, or of any BlackJAX ``SamplingAlgorithm``, sharded over devices, into
+:class:`~scoresample.chains.Chains`. The model's role is explicit (:mod:`.model`).
 
 Example:
     >>> from scoresample import samplers, targets
@@ -18,6 +20,9 @@ from . import mala as mala
 from . import nuts as nuts
 from . import reverse_diffusion as reverse_diffusion
 from . import ula as ula
+from .base import Sampler as Sampler
+from .model import SamplingModel as SamplingModel
+from .model import sampling_model as sampling_model
 from .registry import SAMPLERS as SAMPLERS
 from .registry import SamplerSpec as SamplerSpec
 from .registry import make_sampler as make_sampler

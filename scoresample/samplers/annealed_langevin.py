@@ -32,20 +32,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from blackjax.base import SamplingAlgorithm, build_sampling_algorithm
 from jaxtyping import Array, Float
 
 from .._types import Position, ScoreFn
-from ..noise import geometric_levels
-from . import _settings as S
-from ._model import noised_score_fn
-from ._plan import Plan, normal_prior
-from ._process import time_range
 from .ula import langevin_update, refuse_non_finite
 
 __all__ = [
-    "SETTINGS",
     "AnnealedLangevinInfo",
     "AnnealedLangevinSchedule",
     "AnnealedLangevinState",
@@ -63,9 +56,9 @@ class AnnealedLangevinState(NamedTuple):
 
 
 class AnnealedLangevinInfo(NamedTuple):
-    """``is_divergent``: some step was not finite (and was refused)."""
+    """``proposal_is_invalid``: some step was not finite (and was refused)."""
 
-    is_divergent: jax.Array
+    proposal_is_invalid: jax.Array
     n_grad_evals: jax.Array
 
 
@@ -156,47 +149,3 @@ def as_top_level_api(
     """
     kernel = build_kernel(n_steps_per_level, denoise)
     return build_sampling_algorithm(kernel, lambda x, _: init(x), score_fn, kernel_args=(levels,))
-
-
-SETTINGS = {
-    "n_chains": S.Setting(1000, S.count, "number of independent particles"),
-    "n_levels": S.Setting(10, S.count, "noise levels L"),
-    "sigma_first": S.Setting(
-        None, S.optional_positive_float, "largest level of sigma / alpha (its value at t_start)"
-    ),
-    "sigma_last": S.Setting(
-        None, S.optional_positive_float, "smallest level of sigma / alpha (its value at t_end)"
-    ),
-    "n_steps_per_level": S.Setting(100, S.count, "Langevin steps T per level"),
-    "step_size": S.Setting(None, S.optional_positive_float, "h at the last level (0.05 sigma_L^2)"),
-    "denoise": S.Setting(True, S.boolean, "finish with Tweedie's denoising step"),
-}
-
-
-def plan(settings: dict, model, *, process=None, **_) -> Plan:
-    """Annealed Langevin on ``model``'s noised score; particles start at ``N(0, sigma_1^2)``."""
-    score_fn = noised_score_fn(model, process, "annealed_langevin")
-    t_start, t_end = time_range(process, None, None)
-    first = settings["sigma_first"] or float(process.noise_to_signal(t_start))
-    last = settings["sigma_last"] or float(process.noise_to_signal(t_end))
-    sigmas = geometric_levels(first, last, settings["n_levels"])
-    h = settings["step_size"] or 0.05 * last**2
-    levels = schedule(process, sigmas, h)
-    kernel = build_kernel(settings["n_steps_per_level"], settings["denoise"])
-
-    def step(key, state, params):
-        state, info = kernel(key, state, score_fn, levels)
-        return state, {"non_finite": info.is_divergent}
-
-    report = {name: np.asarray(value).tolist() for name, value in levels._asdict().items()}
-    report["step_size"] = h
-    n_evals = settings["n_levels"] * settings["n_steps_per_level"] + settings["denoise"]
-    return Plan(
-        init,
-        step,
-        {},
-        prior=normal_prior(first),
-        particles=True,
-        report=report,
-        constants={"n_grad_evals": n_evals},
-    )

@@ -27,12 +27,9 @@ from blackjax.mcmc.mala import MALAState, init
 from blackjax.mcmc.proposal import compute_asymmetric_acceptance_ratio, static_binomial_sampling
 
 from .._types import LogDensityFn
-from . import _settings as S
-from ._model import log_density_fn
-from ._plan import Plan, is_invalid
+from .base import is_invalid
 
 __all__ = [
-    "SETTINGS",
     "MALAInfo",
     "MALAState",
     "as_top_level_api",
@@ -111,39 +108,3 @@ def dual_averaging_warmup(logdensity_fn, initial_step_size: float, target: float
         return state, {"step_size": da_final(da_state)}
 
     return warmup
-
-
-SETTINGS = {
-    **S.CHAIN_SETTINGS,
-    "step_size": S.Setting(
-        None, S.optional_positive_float, "h; the warm-up's starting value (default 1.0)"
-    ),
-    "target_acceptance_rate": S.Setting(0.574, S.probability, "dual-averaging target"),
-}
-
-
-def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
-    """MALA on ``model``'s log density; dual-averaging warm-up unless ``num_warmup = 0``."""
-    logdensity_fn = log_density_fn(model, t_min, "mala")
-    if settings["num_warmup"] == 0:
-        S.required(settings, "step_size", "mala", "no warm-up adapts it when num_warmup = 0")
-    step_size = settings["step_size"] or 1.0
-    kernel = build_kernel()
-
-    def step(key, state, params):
-        state, info = kernel(key, state, logdensity_fn, params["step_size"])
-        stats = {
-            "acceptance_rate": info.acceptance_rate,
-            "non_finite": info.proposal_is_invalid,
-            "lp": state.logdensity,
-        }
-        return state, stats
-
-    warmup = dual_averaging_warmup(logdensity_fn, step_size, settings["target_acceptance_rate"])
-    return Plan(
-        lambda x: init(x, logdensity_fn),
-        step,
-        {"step_size": jnp.asarray(step_size)},
-        warmup=warmup,
-        constants={"n_grad_evals": 1},
-    )

@@ -38,14 +38,10 @@ from blackjax.base import SamplingAlgorithm, build_sampling_algorithm
 from jaxtyping import Array, Float
 
 from .._types import Position, ScoreFn
-from . import _settings as S
-from ._model import noised_score_fn
-from ._plan import Plan, normal_prior
 from ._process import time_range
 from .ula import langevin_update, refuse_non_finite
 
 __all__ = [
-    "SETTINGS",
     "ReverseDiffusionInfo",
     "ReverseDiffusionSchedule",
     "ReverseDiffusionState",
@@ -63,9 +59,9 @@ class ReverseDiffusionState(NamedTuple):
 
 
 class ReverseDiffusionInfo(NamedTuple):
-    """``is_divergent``: some step was not finite (and was refused)."""
+    """``proposal_is_invalid``: some step was not finite (and was refused)."""
 
-    is_divergent: jax.Array
+    proposal_is_invalid: jax.Array
     n_grad_evals: jax.Array
 
 
@@ -171,40 +167,3 @@ def as_top_level_api(
     """
     kernel = build_kernel(corrector_steps, denoise)
     return build_sampling_algorithm(kernel, lambda x, _: init(x), score_fn, kernel_args=(grid,))
-
-
-SETTINGS = {
-    "n_chains": S.Setting(1000, S.count, "number of independent particles"),
-    "n_steps": S.Setting(500, S.count, "Euler-Maruyama (predictor) steps"),
-    "t_start": S.Setting(None, S.optional_time, "start time (1, or 0.999 for VP)"),
-    "t_end": S.Setting(None, S.optional_time, "end time (0, or 0.001 where sigma(0) = 0)"),
-    "time_grid": S.Setting("uniform", S.choice("uniform", "log_snr"), "spacing of the steps"),
-    "corrector_steps": S.Setting(0, S.non_negative_int, "Langevin corrector steps per step"),
-    "corrector_snr": S.Setting(0.16, S.positive_float, "r in h = (r sigma)^2"),
-    "denoise": S.Setting(True, S.boolean, "finish with Tweedie's denoising step"),
-}
-
-
-def plan(settings: dict, model, *, process=None, **_) -> Plan:
-    """Reverse diffusion on ``model``'s noised score; particles start at
-    ``N(0, sigma(t_start)^2 I)``."""
-    score_fn = noised_score_fn(model, process, "reverse_diffusion")
-    grid = schedule(
-        process,
-        settings["n_steps"],
-        settings["t_start"],
-        settings["t_end"],
-        settings["time_grid"],
-        settings["corrector_snr"],
-    )
-    kernel = build_kernel(settings["corrector_steps"], settings["denoise"])
-
-    def step(key, state, params):
-        state, info = kernel(key, state, score_fn, grid)
-        return state, {"non_finite": info.is_divergent}
-
-    report = {"times": np.asarray(grid.times).tolist()}
-    prior = normal_prior(float(process.sigma(grid.times[0])))
-    n_evals = settings["n_steps"] * (1 + settings["corrector_steps"]) + settings["denoise"]
-    constants = {"n_grad_evals": n_evals}
-    return Plan(init, step, {}, prior=prior, particles=True, report=report, constants=constants)

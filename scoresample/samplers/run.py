@@ -1,5 +1,7 @@
 """Run many chains of any sampler, compiled and sharded over devices, into :class:`Chains`.
 
+A sampler is a name, a :class:`SamplerSpec` or any BlackJAX ``SamplingAlgorithm``; what it
+drives on is given explicitly (:func:`~scoresample.samplers.model.sampling_model`).
 ``run(make_sampler("nuts"), key, target)`` draws initial positions, warms up (per chain:
 each chain adapts its own step size and mass matrix, so chains stay independent and
 need no communication across devices), then draws, all inside ``lax.scan`` over
@@ -11,11 +13,12 @@ floating-point rounding, which XLA may do differently for another per-device bat
 adaptation can amplify it over a long warm-up).
 
 Particle samplers (annealed Langevin, reverse diffusion) turn each chain's noise into
-one independent draw; their :class:`Chains` hold ``(1, n_particles, d)``: one "chain" of
-``n_particles`` independent draws, so ArviZ's ESS of them is about ``n_particles``.
+one independent draw; their :class:`Chains` hold ``(1, n_particles, d)``, one "chain" of
+``n_particles`` independent draws, with ``particles=True`` so diagnostics treat them as
+independent draws (ESS ``n``, no R-hat).
 
 The model's arrays (a network's weights, a mixture's means) are runtime arguments of
-every compiled function, shared by all chains: the plan is built again inside the trace
+every compiled function, shared by all chains: the sampler is built again inside the trace
 from them, so the program does not depend on their values and XLA neither embeds them
 nor constant-folds layers against them (seconds of compilation for a 128-wide network).
 
@@ -41,9 +44,9 @@ from .._types import Batch, PRNGKey
 from .._validate import positive_int
 from ..chains import Chains
 from ..errors import ConfigError, DataError, NonFiniteError
-from ._model import coordinate_names, model_dim
-from ._plan import Plan, normal_prior
 from ._sharding import ChainLayout, chain_layout, fetch, per_chain, put, replicate
+from .base import Sampler, draw_stats, normal_prior
+from .model import SamplingModel, check_output, sampling_model
 from .registry import SamplerSpec, make_sampler
 
 #: Progress updates aimed at per run (chunks of one compiled scan).
@@ -55,35 +58,45 @@ class NonFiniteWarning(RuntimeWarning):
 
 
 def run(
-    sampler: SamplerSpec | str,
+    sampler,
     key: PRNGKey,
-    model,
+    model=None,
     *,
-    initial_positions: Batch | None = None,
-    n_chains: int | None = None,
+    log_prob: Callable | None = None,
+    score: Callable | None = None,
+    noised_score: Callable | None = None,
     process=None,
     t_min: float = 0.0,
+    initial_positions: Batch | Callable | None = None,
+    n_chains: int | None = None,
     progress: bool = True,
     devices=None,
 ) -> Chains:
     """Run ``sampler`` on ``model`` for many chains; return draws ``(chain, draw, d)``.
 
     Args:
-        sampler: a :class:`SamplerSpec` from :func:`make_sampler`, or a sampler name.
+        sampler: a :class:`SamplerSpec` from :func:`make_sampler`, a sampler name, or a
+            BlackJAX ``SamplingAlgorithm`` (ours or BlackJAX's, model already bound; give
+            ``initial_positions``).
         key: PRNG key; the same key gives the same draws (up to rounding) on any number
             of devices.
-        model: a target (``log_prob``, ``score``, ``noised``), a score network
-            ``model(y, t)``, an energy network (``energy(y, t)``) or a function, as the
-            sampler needs (see :mod:`scoresample.samplers._model`).
+        model: an object with the role the sampler needs (see :mod:`scoresample.roles`):
+            a target (``log_prob``, ``score``, ``noised``), a score network (its noised
+            score and process), an energy network (``-energy(x, t_min)``).
+        log_prob: a bare function ``x -> log p(x)`` (MALA, HMC, NUTS).
+        score: a bare function ``x -> grad log p(x)`` (ULA).
+        noised_score: a bare function ``(y, t) -> grad log p_t(y)`` (annealed Langevin,
+            reverse diffusion), with ``process``.
+        process: the noise process of a noised score, where the model does not carry it
+            (a target's exact noised marginal, a bare function); a different one from the
+            model's is an error.
+        t_min: the time at which a time-conditioned model is read as a clean log density
+            or score (MALA, HMC, NUTS, ULA on a network: ``log p = -E(y, t_min)``).
         initial_positions: ``(n_chains, d)`` starting points, or ``f(key, n) -> (n, d)``
             (e.g. ``target.sample``). Default: ``N(0, I)`` for Markov chains, the
             process's noise ``N(0, sigma_max^2 I)`` for particle samplers.
         n_chains: overrides the sampler's ``n_chains`` (and the rows of an array).
-        process: the noise process of ``score_fn(y, t)`` (annealed Langevin, reverse
-            diffusion).
-        t_min: the time at which a time-conditioned model is a clean log density or
-            score (MALA, HMC, NUTS, ULA on a network: ``log p = -E(y, t_min)``).
-        progress: show a tqdm progress bar.
+        progress: show a progress bar.
         devices: devices to shard chains over (default: all devices of all hosts).
 
     Returns:
@@ -91,34 +104,56 @@ def run(
         seconds) and ``settings`` (with the adapted per-chain step sizes and inverse
         mass matrices).
 
+    Raises:
+        ConfigError: the model lacks the role the sampler needs, a bare function was
+            passed positionally, or two noise processes disagree.
+        DataError: the model's output has the wrong shape, or the starting points do.
+
     Example:
         >>> chains = run(make_sampler("nuts", num_warmup=500), jax.random.PRNGKey(0),
         ...              ncsn_toy(), initial_positions=ncsn_toy().sample)
         >>> chains.positions.shape
         (4, 1000, 2)
+        >>> run(blackjax.mala(lambda x: -0.5 * x @ x, 0.5), key, initial_positions=x0)
     """
     spec = sampler if isinstance(sampler, SamplerSpec) else make_sampler(sampler)
+    if spec.algorithm is not None and (model, log_prob, score, noised_score) != (None,) * 4:
+        raise ConfigError(
+            "model",
+            "is given, but a SamplingAlgorithm has its model bound already",
+            "pass the algorithm with initial_positions only",
+        )
+    roles = sampling_model(
+        model,
+        log_prob=log_prob,
+        score=score,
+        noised_score=noised_score,
+        process=process,
+        t_min=t_min,
+    )
     settings = dict(spec.settings)
     n = _chain_count(n_chains, initial_positions, settings)
-    dim = _dimension(model, initial_positions)
-    make_plan = partial(spec.module.plan, settings, process=process, t_min=t_min, dim=dim)
+    dim = _dimension(roles, initial_positions)
+    if spec.role is not None:
+        check_output(roles.require(spec.role, spec.name), spec.role, dim, spec.name)
     key_start, key_chains = jax.random.split(key)
     warm_keys, sample_keys, wrap = _chain_keys(key_chains, n)
-    runner = _Runner(model, make_plan, chain_layout(n, devices), settings, wrap, progress)
-    plan = runner.plan
-    x0 = _initial_positions(initial_positions, plan, key_start, n, dim)
+    build = partial(spec.build, dim=dim)
+    runner = _Runner(roles, build, chain_layout(n, devices), settings, wrap, progress)
+    built = runner.sampler
+    x0 = _initial_positions(initial_positions, built, key_start, n, dim)
     states, params = runner.warm_up(warm_keys, x0)
     positions, stats = runner.sample(sample_keys, states, params, spec.name)
-    _complete_stats(stats, fetch(runner.layout, params), plan, settings.get("thinning", 1))
+    _complete_stats(stats, fetch(runner.layout, params), built, settings.get("thinning", 1))
     _warn_non_finite(stats["non_finite"], spec.name)
     del stats["non_finite"]
-    if plan.particles:
+    if built.particles:
         positions = positions.reshape(1, n, dim)
         stats = {name: value.reshape(1, n) for name, value in stats.items()}
-    report = {**settings, **(plan.report or {}), **fetch(runner.layout, params)}
+    report = {**settings, **(built.report or {}), **fetch(runner.layout, params)}
     report.update(n_chains=n, t_min=t_min, n_devices=runner.layout.n_devices)
-    names = coordinate_names(model)
-    return Chains(positions, stats, spec.name, runner.timing, report, names, plan.particles)
+    names = list(roles.coordinate_names) if roles.coordinate_names else None
+    return Chains(positions, stats, spec.name, runner.timing, report, names, built.particles)
 
 
 def _chain_count(n_chains, initial_positions, settings) -> int:
@@ -129,8 +164,8 @@ def _chain_count(n_chains, initial_positions, settings) -> int:
     return settings["n_chains"]
 
 
-def _dimension(model, initial_positions) -> int:
-    dim = model_dim(model)
+def _dimension(model: SamplingModel, initial_positions) -> int:
+    dim = model.dim
     if dim is None and initial_positions is not None and not callable(initial_positions):
         dim = np.shape(initial_positions)[-1]
     if dim is None:
@@ -142,10 +177,10 @@ def _dimension(model, initial_positions) -> int:
     return int(dim)
 
 
-def _initial_positions(given, plan: Plan, key, n: int, dim: int) -> np.ndarray:
+def _initial_positions(given, sampler: Sampler, key, n: int, dim: int) -> np.ndarray:
     """Starting points ``(n, dim)``: given, drawn by ``given(key, n)``, or the prior's."""
     if given is None:
-        given = lambda k, m: (plan.prior or normal_prior())(k, m, dim)  # noqa: E731
+        given = lambda k, m: (sampler.prior or normal_prior())(k, m, dim)  # noqa: E731
     positions = np.asarray(given(key, n) if callable(given) else given, dtype=float)
     if positions.shape != (n, dim):
         raise DataError(
@@ -207,28 +242,30 @@ def _chunking(n: int, progress: bool) -> tuple[int, int]:
 class _Runner:
     """One run's phases over a chain layout, timing compilation and execution apart."""
 
-    def __init__(self, model, make_plan: Callable, layout: ChainLayout, settings, wrap, progress):
-        self.plan, self.layout, self.settings = make_plan(model), layout, settings
+    def __init__(
+        self, model: SamplingModel, build: Callable, layout: ChainLayout, settings, wrap, progress
+    ):
+        self.sampler, self.layout, self.settings = build(model), layout, settings
         self.wrap, self.progress = wrap, progress
         self.timing = {"compile": 0.0, "warmup": 0.0, "sampling": 0.0}
         arrays, self.model_rest = eqx.partition(model, eqx.is_array)
-        self.model_arrays, self.make_plan = replicate(layout, arrays), make_plan
+        self.model_arrays, self.build = replicate(layout, arrays), build
 
     def per_chain(self, fn: Callable, n_shared: int = 0) -> Callable:
-        """:func:`per_chain` of ``fn(plan, *args)``, called as ``(*args, model_arrays)``.
+        """:func:`per_chain` of ``fn(sampler, *args)``, called as ``(*args, model_arrays)``.
 
-        The plan is built inside the trace from the model's arrays, the last argument,
+        The sampler is built inside the trace from the model's arrays, the last argument,
         shared by all chains; its schedules and parameters are computed eagerly, exactly
         as on the host, so only the model's arrays are traced.
         """
-        make_plan, rest = self.make_plan, self.model_rest
+        build, rest = self.build, self.model_rest
 
-        def with_plan(*args):
+        def with_sampler(*args):
             with jax.ensure_compile_time_eval():
-                traced = make_plan(eqx.combine(args[-1], rest))
+                traced = build(eqx.combine(args[-1], rest))
             return fn(traced, *args[:-1])
 
-        return per_chain(with_plan, self.layout, n_shared=n_shared + 1)
+        return per_chain(with_sampler, self.layout, n_shared=n_shared + 1)
 
     def compile(self, fn, args):
         start = time.perf_counter()
@@ -259,17 +296,17 @@ class _Runner:
 
     def warm_up(self, keys, x0):
         """Initial states, then adaptation (or burn-in); returns ``(states, params)``."""
-        plan, wrap, layout, arrays = self.plan, self.wrap, self.layout, self.model_arrays
+        sampler, wrap, layout, arrays = self.sampler, self.wrap, self.layout, self.model_arrays
         x0 = put(layout, x0)
-        init = self.per_chain(lambda traced, x: traced.init(x))
-        states = self.execute(init, (x0, arrays), "warmup")
-        self.check_initial(states)
         broadcast = lambda p: np.broadcast_to(p, (layout.n_chains, *np.shape(p)))  # noqa: E731
-        params = put(layout, jax.tree.map(broadcast, plan.params))
+        params = put(layout, jax.tree.map(broadcast, sampler.parameters))
+        init = self.per_chain(lambda traced, x, p: traced.algorithm(**p).init(x))
+        states = self.execute(init, (x0, params, arrays), "warmup")
+        self.check_initial(states)
         num_warmup = self.settings.get("num_warmup", 0)
         if num_warmup == 0:
             return states, params
-        if plan.warmup is not None:
+        if sampler.warmup is not None:
             fn = self.per_chain(lambda traced, k, x: traced.warmup(wrap(k), x, num_warmup))
             args = (put(layout, keys), x0, arrays)
         else:
@@ -287,7 +324,7 @@ class _Runner:
         thinning, wrap, arrays = self.settings.get("thinning", 1), self.wrap, self.model_arrays
 
         def chunk(traced, key, state, params, start):
-            draw = _thinned(traced.step, thinning)
+            draw = _thinned(partial(_step, traced), thinning)
 
             def one(state, draw_key):
                 state, stats = draw(draw_key, state, params)
@@ -314,11 +351,22 @@ class _Runner:
         return _concatenate(pieces, num_samples)
 
 
-def _burn_in(plan: Plan, key, state, params, *, wrap, num_steps: int):
+def _step(sampler: Sampler, key, state, params):
+    """One step of the sampler's ``SamplingAlgorithm`` and its ArviZ statistics."""
+    new_state, info = sampler.algorithm(**params).step(key, state)
+    stats = draw_stats(new_state, info)
+    if sampler.extra_stats is not None:
+        stats.update(sampler.extra_stats(state, new_state, info, params))
+    if sampler.grad_evals_per_step is None and "n_steps" in stats:
+        stats["n_grad_evals"] = stats["n_steps"]
+    return new_state, stats
+
+
+def _burn_in(sampler: Sampler, key, state, params, *, wrap, num_steps: int):
     """Warm-up without adaptation: ``num_steps`` steps with fixed ``params``."""
 
     def one(state, i):
-        return plan.step(jax.random.fold_in(wrap(key), i), state, params)[0], None
+        return _step(sampler, jax.random.fold_in(wrap(key), i), state, params)[0], None
 
     return jax.lax.scan(one, state, jnp.arange(num_steps))[0], params
 
@@ -333,16 +381,15 @@ def _concatenate(pieces, num_samples: int):
     return positions, stats
 
 
-def _complete_stats(stats: dict, params: dict, plan: Plan, thinning: int) -> None:
-    """Fold ``non_finite`` into ``diverging``; add the per-chain step size and the plan's
-    constant statistics (``n_grad_evals`` summed over the thinned steps)."""
+def _complete_stats(stats: dict, params: dict, sampler: Sampler, thinning: int) -> None:
+    """Fold ``non_finite`` into ``diverging``; add the per-chain step size and a constant
+    ``n_grad_evals`` (summed over the thinned steps), which the scan need not carry."""
     shape = stats["non_finite"].shape
     stats["diverging"] = stats.get("diverging", False) | stats["non_finite"]
     if "step_size" in params:
         stats["step_size"] = np.repeat(params["step_size"][:, None], shape[1], axis=1)
-    for name, value in (plan.constants or {}).items():
-        value = value * thinning if name == "n_grad_evals" else value
-        stats[name] = np.full(shape, value, dtype=np.int32)
+    if sampler.grad_evals_per_step is not None:
+        stats["n_grad_evals"] = np.full(shape, sampler.grad_evals_per_step * thinning, np.int32)
 
 
 def _warn_non_finite(non_finite: np.ndarray, name: str) -> None:

@@ -25,12 +25,8 @@ import jax.numpy as jnp
 from blackjax.base import SamplingAlgorithm, build_sampling_algorithm
 
 from .._types import CleanScoreFn, Position, PRNGKey
-from . import _settings as S
-from ._model import clean_score_fn
-from ._plan import Plan
 
 __all__ = [
-    "SETTINGS",
     "ULAInfo",
     "ULAState",
     "as_top_level_api",
@@ -50,10 +46,10 @@ class ULAState(NamedTuple):
 
 class ULAInfo(NamedTuple):
     """``acceptance_rate`` is 1, or 0 when a non-finite step was refused
-    (``is_divergent``)."""
+    (``proposal_is_invalid``)."""
 
     acceptance_rate: jax.Array
-    is_divergent: jax.Array
+    proposal_is_invalid: jax.Array
 
 
 def step_size_from_paper(eps: float) -> float:
@@ -113,26 +109,3 @@ def as_top_level_api(score_fn: CleanScoreFn, step_size: float) -> SamplingAlgori
         >>> state, info = algo.step(jax.random.PRNGKey(0), algo.init(jnp.zeros(2)))
     """
     return build_sampling_algorithm(build_kernel(), init, score_fn, kernel_args=(step_size,))
-
-
-SETTINGS = {
-    **S.CHAIN_SETTINGS,
-    "num_warmup": S.Setting(0, S.non_negative_int, "burn-in steps, discarded"),
-    "step_size": S.Setting(
-        None, S.required_positive_float("ULA has no adaptation"), "h in x + h s + sqrt(2h) z"
-    ),
-}
-
-
-def plan(settings: dict, model, *, t_min: float = 0.0, **_) -> Plan:
-    """ULA on ``model``'s score (at time ``t_min`` for a network)."""
-    step_size = settings["step_size"]
-    score_fn = clean_score_fn(model, t_min)
-    kernel = build_kernel()
-
-    def step(key, state, params):
-        state, info = kernel(key, state, score_fn, params["step_size"])
-        return state, {"acceptance_rate": info.acceptance_rate, "non_finite": info.is_divergent}
-
-    params = {"step_size": jnp.asarray(step_size)}
-    return Plan(lambda x: init(x, score_fn), step, params, constants={"n_grad_evals": 1})

@@ -4,6 +4,7 @@ See :mod:`scoresample.targets._base` for the Target contract and its capabilitie
 """
 
 from ._base import AbstractTarget as AbstractTarget
+from ._base import ExactNoisedScore as ExactNoisedScore
 from ._base import ExactSampler as ExactSampler
 from ._base import KnownNormaliser as KnownNormaliser
 from ._base import NoisedMarginal as NoisedMarginal

@@ -16,6 +16,7 @@ Targets are equinox Modules: they pass through ``jit`` and ``vmap`` as data.
 from __future__ import annotations
 
 import abc
+import functools
 from typing import Protocol, runtime_checkable
 
 import equinox as eqx
@@ -23,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from .._types import Batch, Position, PRNGKey, Scalar
+from .._validate import check_position
 
 
 @runtime_checkable
@@ -59,12 +61,44 @@ class KnownNormaliser(Protocol):
     def log_Z(self) -> float: ...
 
 
+class ExactNoisedScore(eqx.Module):
+    """``(y, t) -> grad log p_t(y)`` of a target with a closed-form noised marginal, for the
+    noise process ``process`` (``p_t`` is the law of ``alpha(t) X + sigma(t) W``).
+
+    Example:
+        >>> exact = ExactNoisedScore(ncsn_toy(), VE(0.01, 10.0))
+        >>> exact(jnp.zeros(2), 0.5)
+    """
+
+    target: NoisedMarginal
+    process: eqx.Module
+
+    def __call__(self, y: Position, t: Scalar) -> Position:
+        alpha, sigma = self.process.alpha(t), self.process.sigma(t)
+        return self.target.noised(alpha, sigma).score(y)
+
+    def noised_score(self, y: Position, t: Scalar) -> Position:
+        """``self(y, t)``: the role :class:`~scoresample.roles.NoisedScoreModel`."""
+        return self(y, t)
+
+
 class AbstractTarget(eqx.Module):
     """Base class for built-in targets: ``score`` defaults to ``jax.grad(log_prob)``.
 
     Subclasses provide ``dim`` (a static field or a property). Those with a closed-form
     score override :meth:`score`; the test suite checks every override against autodiff.
+    Every ``log_prob`` and ``score`` a subclass defines checks that its input is one
+    position of shape ``(dim,)`` and raises a :class:`~scoresample.errors.DataError` naming
+    both shapes (a wrong dimension would otherwise surface as a broadcasting error deep
+    inside the formula).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("log_prob", "score"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "checks_position", False):
+                setattr(cls, name, _checking_position(method, name))
 
     @abc.abstractmethod
     def log_prob(self, x: Position) -> Scalar:
@@ -83,6 +117,18 @@ class AbstractTarget(eqx.Module):
     def score_batch(self, xs: Batch) -> Batch:
         """``score`` over a batch ``(n, dim)``."""
         return jax.vmap(self.score)(xs)
+
+
+def _checking_position(method, name: str):
+    """``method(self, x)`` preceded by the check that ``x`` has shape ``(self.dim,)``."""
+
+    @functools.wraps(method)
+    def checked(self, x):
+        check_position(x, self.dim, f"{type(self).__name__}.{name} input")
+        return method(self, x)
+
+    checked.checks_position = True
+    return checked
 
 
 def capabilities(target) -> list[str]:

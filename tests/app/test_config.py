@@ -83,3 +83,30 @@ def test_load_config_errors(tmp_path):
     bad.write_text("seed = = 1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def _learned(**score) -> dict:
+    return {
+        "target": {"name": "gmm40"},
+        "score": {"kind": "learned", **score},
+        "sampler": [{"name": "mala"}],
+    }
+
+
+def test_config_choices_are_the_registries():
+    from scoresample.networks import ACTIVATIONS
+    from scoresample.objectives import OBJECTIVES
+    from scoresample.samplers import SAMPLERS
+
+    for name in ACTIVATIONS:
+        assert parse_config(_learned(network={"activation": name})).score.network.activation
+    for name in OBJECTIVES:
+        assert parse_config(_learned(objective=name)).score.objective == name
+    markov = [n for n, e in SAMPLERS.items() if e.role == "log_prob" and not e.particles]
+    assert markov == ["mala", "hmc", "nuts"]
+    for name in markov:
+        assert parse_config(_learned(data={"mcmc_sampler": name})).score.data.mcmc_sampler
+    with pytest.raises(ConfigError, match="score.data.mcmc_sampler.*'reverse_diffusion'"):
+        parse_config(_learned(data={"mcmc_sampler": "reverse_diffusion"}))
+    with pytest.raises(ConfigError, match="did you mean 'swish'"):
+        parse_config(_learned(network={"activation": "swissh"}))

@@ -71,7 +71,7 @@ def test_initial_positions_are_checked(key):
     with pytest.raises(NonFiniteError, match=r"chains \[1\]"):
         samplers.run(spec, key, outside, initial_positions=[[1.0, 0], [-1.0, 0]], progress=False)
     with pytest.raises(ConfigError, match="initial_positions"):
-        samplers.run(spec, key, lambda x: -x @ x, progress=False)
+        samplers.run(spec, key, log_prob=lambda x: -x @ x, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +176,9 @@ def test_network_weights_are_arguments_not_constants(spec, network, kwargs, key,
 def test_particle_samplers_return_one_chain_of_independent_draws(key):
     spec = samplers.make_sampler("reverse_diffusion", n_steps=20, corrector_steps=1, n_chains=50)
     start = np.random.default_rng(0).normal(size=(50, 2))  # a bare function has no dim
-    chains = samplers.run(spec, key, lambda y, t: -y, process=VP(), initial_positions=start)
+    chains = samplers.run(
+        spec, key, noised_score=lambda y, t: -y, process=VP(), initial_positions=start
+    )
     assert chains.positions.shape == (1, 50, 2) and chains.stats["diverging"].shape == (1, 50)
     assert np.all(chains.stats["n_grad_evals"] == 20 * 2 + 1)
     assert len(chains.settings["times"]) == 21
@@ -208,7 +210,9 @@ def test_particles_with_non_finite_scores_are_flagged(key):
     start[[3, 50], 0] = 2000.0
     spec = samplers.make_sampler("reverse_diffusion", n_steps=10, n_chains=200)
     with pytest.warns(samplers.NonFiniteWarning, match=r"reverse_diffusion.*\[3, 50\]"):
-        chains = samplers.run(spec, key, score_fn, process=process, initial_positions=start)
+        chains = samplers.run(
+            spec, key, noised_score=score_fn, process=process, initial_positions=start
+        )
     np.testing.assert_array_equal(np.flatnonzero(chains.stats["diverging"]), [3, 50])
     assert np.all(np.isfinite(chains.positions))
 

@@ -16,11 +16,16 @@ from ...networks import EnergyMLP, ScoreMLP
 from ...noise import VE, VP, NoiseProcess
 from ...objectives import GaussianKappa, Preconditioned, kappa_bar, make_objective, make_weighting
 from ...objectives.weighting import sigma_data_of
-from ...targets import ExactSampler, GaussianMixture, Target, from_numpyro, make_target
+from ...targets import (
+    ExactNoisedScore,
+    ExactSampler,
+    GaussianMixture,
+    NoisedMarginal,
+    Target,
+    from_numpyro,
+    make_target,
+)
 from ..config import DataConfig, ScoreConfig, TargetConfig
-
-#: Objectives that regress on the clean target score and so need it for the data.
-NEEDS_CLEAN_SCORE = ("tsm", "kappa")
 
 
 def _load_function(spec: str, field: str, base: Path):
@@ -78,7 +83,19 @@ def build_objective(cfg: ScoreConfig, process: NoiseProcess, target, samples: np
         options["weighting"] = make_weighting(cfg.weighting, sigma_data)
     if cfg.objective == "kappa":
         options["kappa"] = _kappa(cfg, process, target, sigma_data)
+    if cfg.objective == "esm":
+        options["noised_score"] = _exact_noised_score(target, process)
     return make_objective(cfg.objective, process, **options)
+
+
+def _exact_noised_score(target, process: NoiseProcess) -> ExactNoisedScore:
+    if not isinstance(target, NoisedMarginal):
+        raise ConfigError(
+            "score.objective",
+            "'esm' needs a target whose noised marginal is closed form (a Gaussian mixture)",
+            'use "tsm", "kappa" or "dsm"',
+        )
+    return ExactNoisedScore(target, process)
 
 
 def _kappa(cfg: ScoreConfig, process: NoiseProcess, target, sigma_data: float):
@@ -179,8 +196,9 @@ def exact_data(target, n: int, key) -> np.ndarray:
     return np.asarray(target.sample(key, n))
 
 
-def attach_scores(target, samples: np.ndarray, objective_name: str):
-    """``(samples, exact scores)`` for TSM-like objectives, else the samples alone."""
-    if objective_name not in NEEDS_CLEAN_SCORE:
+def attach_scores(target, samples: np.ndarray, objective):
+    """``(samples, exact scores)`` for objectives that regress on the clean score (TSM,
+    kappa mixtures: ``objective.needs_scores``), else the samples alone."""
+    if not objective.needs_scores:
         return samples
     return samples, np.asarray(jax.jit(jax.vmap(target.score))(samples))

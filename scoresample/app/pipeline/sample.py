@@ -9,19 +9,17 @@ import jax
 from ...chains import Chains
 from ...diagnostics import load_chains, save_chains
 from ...errors import ConfigError
-from ...networks import EnergyMLP
-from ...samplers import make_sampler, run
+from ...roles import EnergyModel
+from ...samplers import SamplerSpec, make_sampler, run
 from ...targets import ExactSampler
 from ..config import Config, SamplerConfig
 from .build import build_process
 from .train import Trained
 
-#: Samplers driven by a score alone (no log density needed).
-SCORE_DRIVEN = ("ula", "annealed_langevin", "reverse_diffusion")
 
-
-def score_source(cfg: SamplerConfig, trained: Trained | None) -> str:
-    """``"learned"`` or ``"exact"``: explicit, else learned where the sampler can use it."""
+def score_source(cfg: SamplerConfig, spec: SamplerSpec, trained: Trained | None) -> str:
+    """``"learned"`` or ``"exact"``: explicit, else learned where the sampler can use it
+    (a score-driven sampler, or a log-density one on an energy model)."""
     if cfg.score is not None:
         if cfg.score == "learned" and trained is None:
             raise ConfigError(
@@ -32,7 +30,7 @@ def score_source(cfg: SamplerConfig, trained: Trained | None) -> str:
         return cfg.score
     if trained is None:
         return "exact"
-    usable = cfg.name in SCORE_DRIVEN or isinstance(trained.model, EnergyMLP)
+    usable = spec.role != "log_prob" or isinstance(trained.model, EnergyModel)
     return "learned" if usable else "exact"
 
 
@@ -51,7 +49,7 @@ def run_sampler(
 ) -> Chains:
     """Run one configured sampler; the chains record which score drove them."""
     spec = make_sampler(cfg.name, **cfg.settings)
-    source = score_source(cfg, trained)
+    source = score_source(cfg, spec, trained)
     if source == "learned":
         model, process = trained.model, trained.process
         t_min = process.t_range[0]

@@ -96,8 +96,8 @@ def train_stage(
     key_data, key_net, key_fit = jax.random.split(key, 3)
     process = build_process(score)
     samples = training_samples(config, target, model_dir, key_data, base, progress)
-    data = attach_scores(target, samples, score.objective)
     objective = build_objective(score, process, target, samples)
+    data = attach_scores(target, samples, objective)
     model = build_network(score, target.dim, process, samples, key_net)
     training = score.training
     timing = (

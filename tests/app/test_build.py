@@ -1,0 +1,49 @@
+"""The pipeline's builders: objectives from config sections, and the data they need."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scoresample import targets
+from scoresample.app.config import parse_config
+from scoresample.app.pipeline.build import attach_scores, build_objective, build_process
+from scoresample.errors import ConfigError
+
+
+def _score(objective: str, **extra):
+    table = {
+        "target": {"name": "gmm40"},
+        "score": {"kind": "learned", "objective": objective, **extra},
+        "sampler": [{"name": "mala"}],
+    }
+    return parse_config(table).score
+
+
+def test_esm_from_a_config_regresses_on_the_exact_noised_score(key):
+    cfg, target = _score("esm", weighting="uniform"), targets.gmm40()
+    process = build_process(cfg)
+    samples = np.asarray(target.sample(key, 64))
+    objective = build_objective(cfg, process, target, samples)
+
+    def exact(y, t):
+        return target.noised(process.alpha(t), process.sigma(t)).score(y)
+
+    value, _ = objective(exact, samples[0], jnp.asarray(0.3), key)
+    assert abs(float(value)) < 1e-6  # ESM of the exact noised score is 0
+    wrong, _ = objective(lambda y, t: 0.0 * y, samples[0], jnp.asarray(0.3), key)
+    assert float(wrong) > 1e-3
+    with pytest.raises(ConfigError, match="'esm' needs a target whose noised marginal"):
+        build_objective(cfg, process, targets.dw4(), np.zeros((4, 8)))
+
+
+def test_clean_scores_are_attached_where_the_objective_needs_them(key):
+    target = targets.gmm40()
+    samples = np.asarray(target.sample(key, 16))
+    for name, needs in (("tsm", True), ("kappa", True), ("dsm", False), ("ism", False)):
+        cfg = _score(name, kappa=0.5) if name == "kappa" else _score(name)
+        objective = build_objective(cfg, build_process(cfg), target, samples)
+        data = attach_scores(target, samples, objective)
+        assert isinstance(data, tuple) == needs
+        if needs:
+            np.testing.assert_allclose(data[1], jax.vmap(target.score)(samples), rtol=1e-5)
