@@ -28,6 +28,7 @@ from ._checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
 from .errors import ConfigError, DataError, NonFiniteError
+from .networks.base import ScoreNetwork
 from .noise import NoiseProcess, TimeSampler, time_sampler
 from .objectives.weighting import uniform
 from .targets import AbstractTarget, ExactSampler
@@ -130,7 +131,6 @@ def fit(
     model: eqx.Module,
     objective: Callable,
     data: Batch | tuple[Batch, Batch] | ExactSampler,
-    process: NoiseProcess,
     *,
     optimizer: optax.GradientTransformation = DEFAULT_OPTIMIZER,
     steps: int = 10_000,
@@ -148,15 +148,21 @@ def fit(
 ) -> FitResult:
     """Train ``model`` on ``objective``: ``min E_t [lambda(t) E_x loss(model, x, t, key)]``.
 
+    The noise process is the objective's (``objective.process``; for a bare loss
+    function without one, the model's). A :class:`~scoresample.networks.ScoreNetwork` is
+    bound to it (:meth:`~scoresample.networks.ScoreNetwork.with_process`), so the trained
+    ``result.model`` carries it to the samplers; a network built for another process is
+    a ConfigError.
+
     Args:
         model: an equinox Module that is a ScoreFn (``ScoreMLP``, ``EnergyMLP``, wrappers).
             Targets and noise processes inside it are frozen, not trained.
-        objective: a per-example loss ``loss(score_fn, x, t, key) -> (value, aux)``; its
-            ``weighting`` attribute (default: uniform) weights each example.
+        objective: a per-example loss ``loss(score_fn, x, t, key) -> (value, aux)`` bound
+            to a noise process (``process`` attribute); its ``weighting`` attribute
+            (default: uniform) weights each example.
         data: samples ``(n, d)``; a tuple ``(samples, scores)`` with exact clean scores
             (for objectives that need them, e.g. TSM built without ``clean_score``); or a
             target with an exact sampler (fresh draws every step, scores from ``target.score``).
-        process: the noise process the objective is bound to.
         optimizer: an optax transformation (default ``adamw(1e-3)``).
         steps: total number of optimiser steps (including steps of a resumed run).
         batch_size: examples per step (drawn with replacement); None (or >= n) for the
@@ -182,16 +188,16 @@ def fit(
             last checkpoint written stays in place).
 
     Example:
-        >>> result = fit(ScoreMLP(2, key=k1), DSM(VE()), samples, VE(), steps=2000, key=k2)
-        >>> result.history["loss"].shape
-        (2000,)
+        >>> result = fit(ScoreMLP(2, key=k1), DSM(VE()), samples, steps=2000, key=k2)
+        >>> result.history["loss"].shape, result.model.process
+        ((2000,), VE(sigma_min=0.01, sigma_max=10.0))
     """
     steps = positive_int(steps, "fit.steps")
     chunk_size = positive_int(chunk_size, "fit.chunk_size")
     every = (
         None if checkpoint_every is None else positive_int(checkpoint_every, "fit.checkpoint_every")
     )
-    _check_objective_process(objective, process)
+    model, process = _bind_process(model, objective)
     params, static = eqx.partition(model, _trainable(model))
     batches = _batches(data, getattr(objective, "needs_scores", False), batch_size)
     _check_model(model, batches)
@@ -243,14 +249,21 @@ def _trainable(model) -> Any:
     )
 
 
-def _check_objective_process(objective, process: NoiseProcess) -> None:
-    bound = getattr(objective, "process", process)
-    if not eqx.tree_equal(bound, process):
+def _bind_process(model, objective) -> tuple[Any, NoiseProcess]:
+    """The objective's noise process (else the model's), and the model bound to it."""
+    process = getattr(objective, "process", None)
+    if process is None:
+        process = getattr(model, "process", None)
+    if not isinstance(process, NoiseProcess):
         raise ConfigError(
-            "fit.process",
-            f"is {process} but the objective is bound to {bound}",
-            "build the objective with the same noise process",
+            "fit.objective",
+            "has no noise process",
+            "build the objective with one, e.g. DSM(VE()), or the model, e.g. "
+            "ScoreMLP(2, process=VE(), key=key)",
         )
+    if isinstance(model, ScoreNetwork):
+        model = model.with_process(process, field="objective.process")
+    return model, process
 
 
 def _batches(data, with_scores: bool, batch_size: int | None) -> _Batches:

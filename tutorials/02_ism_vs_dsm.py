@@ -142,7 +142,6 @@ def train(objective, sigma: float, steps: int = STEPS, checkpoint_dir=None) -> s
         initial_model,
         objective,
         data,
-        process,
         optimizer=optimizer,
         steps=steps,
         batch_size=None,

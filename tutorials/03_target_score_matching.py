@@ -340,7 +340,6 @@ def train(objective, t_range=None, sample: bool = True) -> dict:
                 initial,
                 objective,
                 mixture,
-                process,
                 optimizer=optimizer,
                 steps=step,
                 batch_size=BATCH,

@@ -381,7 +381,6 @@ fitted = ss.fit(
     PairEnergy(pair_net, process, dw4.dim),
     tsm,
     (train, train_scores),
-    process,
     optimizer=optax.adam(1e-3),
     steps=TRAIN_STEPS,
     key=next(keys),
