@@ -156,6 +156,8 @@ def geometric_levels(sigma_first: float, sigma_last: float, n_levels: int) -> ja
 
 
 TIME_SCHEMES = ("uniform", "stratified", "antithetic")
+#: The default training times of ``fit`` and of ``[score.training] t_sampling``.
+DEFAULT_TIMES = "stratified"
 
 
 class TimeSampler(eqx.Module):
@@ -182,10 +184,13 @@ class TimeSampler(eqx.Module):
         return self.low + (self.high - self.low) * u
 
 
-def time_sampler(process: NoiseProcess, times="uniform", sigmas=None, t_range=None) -> TimeSampler:
+def time_sampler(
+    process: NoiseProcess, times=DEFAULT_TIMES, sigmas=None, t_range=None
+) -> TimeSampler:
     """Validated training times: a scheme in ``TIME_SCHEMES`` on ``t_range`` (default
     ``process.t_range``); or fixed times (a float or array); or noise levels ``sigmas``
-    (one level, or NCSN's list) turned into times with ``t_of_sigma``.
+    (one level, or NCSN's list) turned into times with ``t_of_sigma``, given instead of
+    ``times`` (which then keeps its default).
 
     Example:
         >>> time_sampler(VE(0.01, 10.0), sigmas=geometric_levels(10.0, 0.01, 10))
@@ -194,7 +199,7 @@ def time_sampler(process: NoiseProcess, times="uniform", sigmas=None, t_range=No
     if not 0.0 <= low < high <= 1.0:
         raise ConfigError("fit.t_range", f"is ({low}, {high})", "use 0 <= t_min < t_max <= 1")
     if sigmas is not None:
-        if not isinstance(times, str) or times != "uniform":
+        if not isinstance(times, str) or times != DEFAULT_TIMES:
             raise ConfigError("fit.sigmas", "was given with times", "give only one of them")
         times = np.asarray(process.t_of_sigma(np.atleast_1d(np.asarray(sigmas, float))))
     if isinstance(times, str):

@@ -29,12 +29,12 @@ from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
 from .errors import ConfigError, DataError, NonFiniteError
 from .networks.base import ScoreNetwork
-from .noise import NoiseProcess, TimeSampler, time_sampler
+from .noise import DEFAULT_TIMES, NoiseProcess, TimeSampler, time_sampler
 from .objectives.weighting import uniform
 from .targets import AbstractTarget, ExactSampler
 
-#: ``optax.adamw(1e-3)``, the default optimiser.
-DEFAULT_OPTIMIZER = optax.adamw(1e-3)
+#: The default optimiser, as ``[score.training]``'s: AdamW, learning rate 1e-3, weight decay 1e-4.
+DEFAULT_OPTIMIZER = optax.adamw(1e-3, weight_decay=1e-4)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,17 +133,17 @@ def fit(
     data: Batch | tuple[Batch, Batch] | ExactSampler,
     *,
     optimizer: optax.GradientTransformation = DEFAULT_OPTIMIZER,
-    steps: int = 10_000,
+    steps: int = 2000,
     batch_size: int | None = 256,
     key: PRNGKey,
-    times: str | float | Any = "uniform",
+    times: str | float | Any = DEFAULT_TIMES,
     sigmas: float | Any | None = None,
     t_range: tuple[float, float] | None = None,
     ema_decay: float | None = None,
     chunk_size: int = 500,
     progress: bool = True,
     checkpoint_dir: str | Path | None = None,
-    checkpoint_every: int | None = None,
+    checkpoint_every: int | None = 500,
     resume: bool = False,
 ) -> FitResult:
     """Train ``model`` on ``objective``: ``min E_t [lambda(t) E_x loss(model, x, t, key)]``.
@@ -163,13 +163,13 @@ def fit(
         data: samples ``(n, d)``; a tuple ``(samples, scores)`` with exact clean scores
             (for objectives that need them, e.g. TSM built without ``clean_score``); or a
             target with an exact sampler (fresh draws every step, scores from ``target.score``).
-        optimizer: an optax transformation (default ``adamw(1e-3)``).
+        optimizer: an optax transformation (default ``adamw(1e-3, weight_decay=1e-4)``).
         steps: total number of optimiser steps (including steps of a resumed run).
         batch_size: examples per step (drawn with replacement); None (or >= n) for the
             full data every step.
         key: PRNG key; step ``k`` uses ``fold_in(key, k)``.
-        times: ``"uniform"``, ``"stratified"`` or ``"antithetic"`` on ``t_range``; a single
-            time; or an array of times to draw from uniformly.
+        times: ``"stratified"`` (default), ``"uniform"`` or ``"antithetic"`` on ``t_range``;
+            a single time; or an array of times to draw from uniformly.
         sigmas: instead of ``times``: one noise level or NCSN levels (``t = t_of_sigma``).
         t_range: ``(t_min, t_max)``; default ``process.t_range``.
         ema_decay: keep an exponential moving average of the parameters (e.g. 0.999).
@@ -177,7 +177,8 @@ def fit(
         progress: show a tqdm bar with the running loss.
         checkpoint_dir: directory of ``checkpoint.eqx`` (model, optimiser state, EMA, key,
             step, history so far), written atomically.
-        checkpoint_every: also checkpoint every this many steps (always at the end).
+        checkpoint_every: with ``checkpoint_dir``, also checkpoint every this many steps
+            (None: only at the end and on Ctrl-C).
         resume: continue from the checkpoint in ``checkpoint_dir`` (bit for bit).
 
     Returns:

@@ -142,7 +142,7 @@ def test_time_sampling_schemes():
     [
         ({"times": "sobol"}, "fit.times"),
         ({"times": 1.5}, "fit.times"),
-        ({"times": "stratified", "sigmas": 0.1}, "fit.sigmas"),
+        ({"times": "uniform", "sigmas": 0.1}, "fit.sigmas"),
         ({"sigmas": 0.001}, "fit.sigmas"),
         ({"t_range": (0.5, 0.2)}, "fit.t_range"),
     ],

@@ -384,6 +384,7 @@ fitted = ss.fit(
     optimizer=optax.adam(1e-3),
     steps=TRAIN_STEPS,
     key=next(keys),
+    times="uniform",
     progress=False,
 )
 model = fitted.model
