@@ -15,9 +15,9 @@ import pytest
 import scoresample.training as training
 from scoresample.errors import ConfigError, DataError, NonFiniteError, OutputError
 from scoresample.networks import ScoreMLP
-from scoresample.noise import VE, VP
-from scoresample.objectives import TSM, NoiseAveraged, Recording, TargetInformed, dsm_s
-from scoresample.targets import ncsn_toy
+from scoresample.noise import VE, VP, FixedLevel
+from scoresample.objectives import DSM, TSM, NoiseAveraged, Recording, TargetInformed, dsm_s
+from scoresample.targets import Gaussian, ncsn_toy
 from scoresample.training import fit
 
 PROCESS = VE(0.05, 5.0)
@@ -251,3 +251,54 @@ def test_bad_data_name_the_field(key):
         fit(MODEL, OBJECTIVE, TARGET, key=key, **(COMMON | {"batch_size": None}))
     with pytest.raises(Exception, match="NaN"):
         fit(MODEL, OBJECTIVE, DATA.at[0, 0].set(jnp.nan), key=key, **COMMON)
+
+
+class LinearScore(eqx.Module):
+    """``s(y) = -a y``: the score of ``N(0, I / a)``."""
+
+    a: jax.Array
+
+    def __call__(self, y, t):
+        return -self.a * y
+
+
+def test_dsm_at_a_fixed_level_is_the_closed_form():
+    """DSM(FixedLevel(sigma)) on x ~ N(0, v I_d), s(y) = -a y, unweighted (the default at one
+    level): E[DSM] = d/2 (a^2 (v + sigma^2) - 2a + 1/sigma^2), E[norm] = d/2 a^2 (v + sigma^2),
+    E[fitting] = -a d. A zero learning rate keeps a; every step draws a fresh batch, so the
+    per-step means are i.i.d. and the z-score of their mean is exact to Monte Carlo error."""
+    dim, variance, sigma, a = 3, 2.25, 0.3, 0.7
+    target = Gaussian(jnp.zeros(dim), variance * jnp.eye(dim))
+    history = fit(
+        LinearScore(jnp.asarray(a)),
+        DSM(FixedLevel(sigma)),
+        target,
+        optimizer=optax.sgd(0.0),
+        steps=400,
+        batch_size=64,
+        key=jax.random.PRNGKey(7),
+        progress=False,
+    ).history
+    spread = a**2 * (variance + sigma**2)
+    expected = {
+        "loss": dim / 2 * (spread - 2 * a + 1 / sigma**2),
+        "norm": dim / 2 * spread,
+        "fitting": -a * dim,
+    }
+
+    def z(values, mean):
+        return (np.mean(values) - mean) / (np.std(values) / np.sqrt(len(values)))
+
+    for name, mean in expected.items():
+        assert abs(z(history[name], mean)) < 4, (name, np.mean(history[name]), mean)
+    # Negative controls: the sigma^2 weighting, or a level 10% off, would be seen.
+    assert abs(z(history["loss"], sigma**2 * expected["loss"])) > 40
+    other = dim / 2 * (a**2 * (variance + 0.33**2) - 2 * a + 1 / 0.33**2)
+    assert abs(z(history["loss"], other)) > 8
+
+
+def test_the_obvious_fixed_level_call_trains_and_binds_the_level(key):
+    x = TARGET.sample(key, 512)
+    result = fit(ScoreMLP(2, key=key), DSM(FixedLevel(0.1)), x, key=key, steps=20, progress=False)
+    assert result.model.process == FixedLevel(0.1) and result.steps == 20
+    assert np.all(np.isfinite(result.history["loss"]))
