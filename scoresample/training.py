@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
 from ._checkpoint import CHECKPOINT_NAME as CHECKPOINT_NAME
 from ._checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from ._progress import progress_bar
 from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
 from .errors import ConfigError, DataError, NonFiniteError
@@ -174,7 +174,8 @@ def fit(
         t_range: ``(t_min, t_max)``; default ``process.t_range``.
         ema_decay: keep an exponential moving average of the parameters (e.g. 0.999).
         chunk_size: steps per compiled ``lax.scan`` chunk (progress updates in between).
-        progress: show a tqdm bar with the running loss.
+        progress: show progress with the running loss: a tqdm bar in a terminal or
+            notebook, else a line per tenth of the steps (see ``scoresample._progress``).
         checkpoint_dir: directory of ``checkpoint.eqx`` (model, optimiser state, EMA, key,
             step, history so far), written atomically.
         checkpoint_every: with ``checkpoint_dir``, also checkpoint every this many steps
@@ -223,7 +224,7 @@ def _train(problem, state, key, history, start, schedule, path, progress):
     completed chunk is checkpointed (when there is a checkpoint path) and re-raised.
     """
     total = schedule[-1][0] if schedule else start
-    with tqdm(total=total, initial=start, disable=not progress, desc="fit", unit="step") as bar:
+    with progress_bar(total, "fit", enabled=progress, unit="step", initial=start) as bar:
         try:
             for end, save in schedule:
                 new_state, records = _run_chunk(
@@ -231,8 +232,8 @@ def _train(problem, state, key, history, start, schedule, path, progress):
                 )
                 records = _checked_records(records, start, path)
                 state, history, start = new_state, _extend(history, records), end
-                bar.update(len(records["loss"]))
                 bar.set_postfix(loss=f"{np.mean(records['loss']):.4g}")
+                bar.update(len(records["loss"]))
                 if save and path is not None:
                     save_checkpoint(path, state, key, history, start)
         except KeyboardInterrupt:

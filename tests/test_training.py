@@ -302,3 +302,12 @@ def test_the_obvious_fixed_level_call_trains_and_binds_the_level(key):
     result = fit(ScoreMLP(2, key=key), DSM(FixedLevel(0.1)), x, key=key, steps=20, progress=False)
     assert result.model.process == FixedLevel(0.1) and result.steps == 20
     assert np.all(np.isfinite(result.history["loss"]))
+
+
+def test_progress_in_a_log_is_a_line_per_tenth_with_the_loss(capsys):
+    """(pytest's captured stderr is not a terminal.)"""
+    result = run(40, jax.random.PRNGKey(5), progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("%")[0] for line in lines] == ["fit: 25", "fit: 50", "fit: 75", "fit: 100"]
+    last_chunk = np.mean(result.history["loss"][30:])
+    assert f"(40/40 steps), loss={last_chunk:.4g}, " in lines[-1]
