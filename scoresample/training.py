@@ -37,7 +37,7 @@ from .targets import AbstractTarget, ExactSampler
 DEFAULT_OPTIMIZER = optax.adamw(1e-3, weight_decay=1e-4)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class FitResult:
     """What ``fit`` returns.
 
@@ -47,13 +47,26 @@ class FitResult:
         opt_state: the final optimiser state.
         history: per-step arrays ``loss``, ``grad_norm`` and each aux term by name.
         steps: number of completed steps.
-    """
+
+    Example:
+        >>> fit(ScoreMLP(2, key=k1), DSM(VE()), samples, key=k2)
+        FitResult(model=ScoreMLP, steps=2000, loss=0.9731, history=['fitting', 'grad_norm', 'loss', 'norm'])
+    """  # noqa: E501
 
     model: Any
     ema_model: Any | None
     opt_state: Any
     history: dict[str, np.ndarray]
     steps: int
+
+    def __repr__(self) -> str:
+        """One line: the model's type, the steps, the last step's loss, the history's names."""
+        losses = self.history.get("loss", ())
+        loss = f"{float(losses[-1]):.4g}" if len(losses) else None
+        return (
+            f"FitResult(model={type(self.model).__name__}, steps={self.steps}, loss={loss}, "
+            f"history={list(self.history)})"
+        )
 
 
 class _State(eqx.Module):

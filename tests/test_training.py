@@ -311,3 +311,14 @@ def test_progress_in_a_log_is_a_line_per_tenth_with_the_loss(capsys):
     assert [line.split("%")[0] for line in lines] == ["fit: 25", "fit: 50", "fit: 75", "fit: 100"]
     last_chunk = np.mean(result.history["loss"][30:])
     assert f"(40/40 steps), loss={last_chunk:.4g}, " in lines[-1]
+
+
+def test_repr_is_one_short_line(uninterrupted):
+    _, result = uninterrupted
+    loss = f"{result.history['loss'][-1]:.4g}"
+    assert repr(result) == (
+        f"FitResult(model=ScoreMLP, steps=40, loss={loss}, "
+        "history=['fitting', 'grad_norm', 'loss', 'norm'])"
+    )
+    empty = training.FitResult(None, None, None, {}, 0)
+    assert repr(empty) == "FitResult(model=NoneType, steps=0, loss=None, history=[])"
