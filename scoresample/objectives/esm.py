@@ -43,7 +43,7 @@ class ESM(Objective):
     Args:
         process: the noise process.
         noised_score: the exact score of the noised marginal, e.g. :class:`ExactNoisedScore`.
-        weighting: ``lambda(process, t)`` (default ``sigma^2``).
+        weighting: ``lambda(process, t)`` (default ``sigma^2``; uniform at a ``FixedLevel``).
 
     Example:
         >>> loss = ESM(process, ExactNoisedScore(target, process))
