@@ -49,9 +49,9 @@ class FitResult:
         steps: number of completed steps.
 
     Example:
-        >>> fit(ScoreMLP(2, key=k1), DSM(VE()), samples, key=k2)
-        FitResult(model=ScoreMLP, steps=2000, loss=0.9731, history=['fitting', 'grad_norm', 'loss', 'norm'])
-    """  # noqa: E501
+        >>> fit(ScoreMLP(2, key=k1), DSM(VE()), samples, key=k2)   # repr: one line
+        FitResult(model=ScoreMLP, steps=2000, loss=0.9731, history=['fitting', 'grad_norm', ...])
+    """
 
     model: Any
     ema_model: Any | None
