@@ -69,13 +69,13 @@ def fit_runner(model, objective, data, steps: int):
         model,
         objective,
         data,
-        PROCESS,
         optimizer=OPTIMIZER,
         steps=steps,
         batch_size=BATCH,
         key=key,
         progress=False,
         chunk_size=steps,
+        times="uniform",  # as the hand-written loop
     )
 
 
@@ -156,7 +156,6 @@ def bench_score_error(steps: int) -> None:
             model,
             objective,
             mixture,
-            PROCESS,
             optimizer=optax.adam(3e-3),
             steps=steps,
             batch_size=BATCH,

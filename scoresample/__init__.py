@@ -32,6 +32,7 @@ from .errors import OutputError as OutputError
 from .errors import ScoresampleError as ScoresampleError
 from .noise import VE as VE
 from .noise import VP as VP
+from .noise import FixedLevel as FixedLevel
 from .samplers import make_sampler as make_sampler
 from .samplers import run as run
 from .training import FitResult as FitResult

@@ -4,6 +4,8 @@
   ``sigma(t) = sigma_min (sigma_max / sigma_min)^t`` (Song & Ermon 2019; Song et al. 2021).
 - :class:`VP`: variance preserving with the cosine schedule ``alpha = cos(pi t / 2)``,
   ``sigma = sin(pi t / 2)`` (Nichol & Dhariwal 2021; De Bortoli et al. 2024).
+- :class:`FixedLevel`: one noise level, ``alpha = 1`` and ``sigma(t) = sigma`` (score
+  matching at a fixed noise scale, Vincent 2011).
 
 Both are the marginals of the forward SDE ``dY = f(t) Y dt + g(t) dB`` with
 ``f = d log alpha / dt`` and ``g^2 = d sigma^2 / dt - 2 f sigma^2`` (Song et al. 2021,
@@ -138,6 +140,56 @@ class VP(NoiseProcess):
         return (1e-3, 1.0 - 1e-3)
 
 
+class FixedLevel(NoiseProcess):
+    """One noise level: ``alpha = 1`` and ``sigma(t) = sigma`` at every ``t``; ``Y = X + sigma W``.
+
+    Training at a fixed noise scale (denoising score matching as in Vincent 2011; the
+    ISM-against-DSM study of Artemev et al. 2024) is training on this process: every
+    training time is ``t = 0`` (``t_range = (0, 0)``), objectives weight uniformly (see
+    :func:`~scoresample.objectives.weighting.default_weighting`) and the forward SDE has
+    zero drift and diffusion (nothing moves in time). The trained network is the score of
+    the data convolved with ``N(0, sigma^2 I)``, evaluated at any ``t`` (its time input is
+    a constant; ``embed=0`` drops it). ``sigma = 0`` is clean data, for ISM, SSM and TSM;
+    DSM's target ``-eps / sigma`` needs ``sigma > 0``.
+
+    References:
+        Vincent (2011), A connection between score matching and denoising autoencoders,
+        Neural Computation, Sec. 4.2; Artemev et al. (2024), Sec. 4.
+
+    Example:
+        >>> result = fit(ScoreMLP(2, key=k1), DSM(FixedLevel(0.1)), samples, key=k2)
+        >>> result.model(samples[0], 0.0)   # grad log (p * N(0, 0.1^2 I)) at samples[0]
+    """
+
+    level: float = eqx.field(static=True)
+
+    def __init__(self, level: float):
+        if not (np.isfinite(level) and level >= 0.0):
+            raise ConfigError(
+                "noise.level", f"must be finite and >= 0, got {level}", "use e.g. 0.1"
+            )
+        self.level = float(level)
+
+    def alpha(self, t) -> Scalar:
+        return jnp.ones_like(jnp.asarray(t, float))
+
+    def sigma(self, t) -> Scalar:
+        return jnp.full_like(jnp.asarray(t, float), self.level)
+
+    def t_of_sigma(self, sigma) -> Scalar:
+        """``0`` where ``sigma`` is the level (to float32 precision), NaN elsewhere."""
+        sigma = jnp.asarray(sigma, float)
+        return jnp.where(jnp.isclose(sigma, self.level, rtol=1e-6, atol=0.0), 0.0, jnp.nan)
+
+    def t_of_noise_to_signal(self, ratio) -> Scalar:
+        return self.t_of_sigma(ratio)
+
+    @property
+    def t_range(self) -> tuple[float, float]:
+        """``(0, 0)``: the one level."""
+        return (0.0, 0.0)
+
+
 def geometric_levels(sigma_first: float, sigma_last: float, n_levels: int) -> jax.Array:
     """Noise levels ``sigma_1 > ... > sigma_L`` in geometric progression (NCSN).
 
@@ -156,6 +208,8 @@ def geometric_levels(sigma_first: float, sigma_last: float, n_levels: int) -> ja
 
 
 TIME_SCHEMES = ("uniform", "stratified", "antithetic")
+#: The default training times of ``fit`` and of ``[score.training] t_sampling``.
+DEFAULT_TIMES = "stratified"
 
 
 class TimeSampler(eqx.Module):
@@ -182,19 +236,23 @@ class TimeSampler(eqx.Module):
         return self.low + (self.high - self.low) * u
 
 
-def time_sampler(process: NoiseProcess, times="uniform", sigmas=None, t_range=None) -> TimeSampler:
+def time_sampler(
+    process: NoiseProcess, times=DEFAULT_TIMES, sigmas=None, t_range=None
+) -> TimeSampler:
     """Validated training times: a scheme in ``TIME_SCHEMES`` on ``t_range`` (default
-    ``process.t_range``); or fixed times (a float or array); or noise levels ``sigmas``
-    (one level, or NCSN's list) turned into times with ``t_of_sigma``.
+    ``process.t_range``; ``t_min = t_max`` is one time, as for :class:`FixedLevel`); or
+    fixed times (a float or array); or noise levels ``sigmas`` (one level, or NCSN's
+    list) turned into times with ``t_of_sigma``, given instead of ``times`` (which then
+    keeps its default).
 
     Example:
         >>> time_sampler(VE(0.01, 10.0), sigmas=geometric_levels(10.0, 0.01, 10))
     """
     low, high = process.t_range if t_range is None else map(float, t_range)
-    if not 0.0 <= low < high <= 1.0:
-        raise ConfigError("fit.t_range", f"is ({low}, {high})", "use 0 <= t_min < t_max <= 1")
+    if not 0.0 <= low <= high <= 1.0:
+        raise ConfigError("fit.t_range", f"is ({low}, {high})", "use 0 <= t_min <= t_max <= 1")
     if sigmas is not None:
-        if not isinstance(times, str) or times != "uniform":
+        if not isinstance(times, str) or times != DEFAULT_TIMES:
             raise ConfigError("fit.sigmas", "was given with times", "give only one of them")
         times = np.asarray(process.t_of_sigma(np.atleast_1d(np.asarray(sigmas, float))))
     if isinstance(times, str):

@@ -21,22 +21,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
 from ._checkpoint import CHECKPOINT_NAME as CHECKPOINT_NAME
 from ._checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from ._progress import progress_bar
 from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
 from .errors import ConfigError, DataError, NonFiniteError
-from .noise import NoiseProcess, TimeSampler, time_sampler
+from .networks.base import ScoreNetwork
+from .noise import DEFAULT_TIMES, NoiseProcess, TimeSampler, time_sampler
 from .objectives.weighting import uniform
 from .targets import AbstractTarget, ExactSampler
 
-#: ``optax.adamw(1e-3)``, the default optimiser.
-DEFAULT_OPTIMIZER = optax.adamw(1e-3)
+#: The default optimiser, as ``[score.training]``'s: AdamW, learning rate 1e-3, weight decay 1e-4.
+DEFAULT_OPTIMIZER = optax.adamw(1e-3, weight_decay=1e-4)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class FitResult:
     """What ``fit`` returns.
 
@@ -46,6 +47,10 @@ class FitResult:
         opt_state: the final optimiser state.
         history: per-step arrays ``loss``, ``grad_norm`` and each aux term by name.
         steps: number of completed steps.
+
+    Example:
+        >>> fit(ScoreMLP(2, key=k1), DSM(VE()), samples, key=k2)   # repr: one line
+        FitResult(model=ScoreMLP, steps=2000, loss=0.9731, history=['fitting', 'grad_norm', ...])
     """
 
     model: Any
@@ -53,6 +58,15 @@ class FitResult:
     opt_state: Any
     history: dict[str, np.ndarray]
     steps: int
+
+    def __repr__(self) -> str:
+        """One line: the model's type, the steps, the last step's loss, the history's names."""
+        losses = self.history.get("loss", ())
+        loss = f"{float(losses[-1]):.4g}" if len(losses) else None
+        return (
+            f"FitResult(model={type(self.model).__name__}, steps={self.steps}, loss={loss}, "
+            f"history={list(self.history)})"
+        )
 
 
 class _State(eqx.Module):
@@ -130,48 +144,55 @@ def fit(
     model: eqx.Module,
     objective: Callable,
     data: Batch | tuple[Batch, Batch] | ExactSampler,
-    process: NoiseProcess,
     *,
     optimizer: optax.GradientTransformation = DEFAULT_OPTIMIZER,
-    steps: int = 10_000,
+    steps: int = 2000,
     batch_size: int | None = 256,
     key: PRNGKey,
-    times: str | float | Any = "uniform",
+    times: str | float | Any = DEFAULT_TIMES,
     sigmas: float | Any | None = None,
     t_range: tuple[float, float] | None = None,
     ema_decay: float | None = None,
     chunk_size: int = 500,
     progress: bool = True,
     checkpoint_dir: str | Path | None = None,
-    checkpoint_every: int | None = None,
+    checkpoint_every: int | None = 500,
     resume: bool = False,
 ) -> FitResult:
     """Train ``model`` on ``objective``: ``min E_t [lambda(t) E_x loss(model, x, t, key)]``.
 
+    The noise process is the objective's (``objective.process``; for a bare loss
+    function without one, the model's). A :class:`~scoresample.networks.ScoreNetwork` is
+    bound to it (:meth:`~scoresample.networks.ScoreNetwork.with_process`), so the trained
+    ``result.model`` carries it to the samplers; a network built for another process is
+    a ConfigError.
+
     Args:
         model: an equinox Module that is a ScoreFn (``ScoreMLP``, ``EnergyMLP``, wrappers).
             Targets and noise processes inside it are frozen, not trained.
-        objective: a per-example loss ``loss(score_fn, x, t, key) -> (value, aux)``; its
-            ``weighting`` attribute (default: uniform) weights each example.
+        objective: a per-example loss ``loss(score_fn, x, t, key) -> (value, aux)`` bound
+            to a noise process (``process`` attribute); its ``weighting`` attribute
+            (default: uniform) weights each example.
         data: samples ``(n, d)``; a tuple ``(samples, scores)`` with exact clean scores
             (for objectives that need them, e.g. TSM built without ``clean_score``); or a
             target with an exact sampler (fresh draws every step, scores from ``target.score``).
-        process: the noise process the objective is bound to.
-        optimizer: an optax transformation (default ``adamw(1e-3)``).
+        optimizer: an optax transformation (default ``adamw(1e-3, weight_decay=1e-4)``).
         steps: total number of optimiser steps (including steps of a resumed run).
         batch_size: examples per step (drawn with replacement); None (or >= n) for the
             full data every step.
         key: PRNG key; step ``k`` uses ``fold_in(key, k)``.
-        times: ``"uniform"``, ``"stratified"`` or ``"antithetic"`` on ``t_range``; a single
-            time; or an array of times to draw from uniformly.
+        times: ``"stratified"`` (default), ``"uniform"`` or ``"antithetic"`` on ``t_range``;
+            a single time; or an array of times to draw from uniformly.
         sigmas: instead of ``times``: one noise level or NCSN levels (``t = t_of_sigma``).
         t_range: ``(t_min, t_max)``; default ``process.t_range``.
         ema_decay: keep an exponential moving average of the parameters (e.g. 0.999).
         chunk_size: steps per compiled ``lax.scan`` chunk (progress updates in between).
-        progress: show a tqdm bar with the running loss.
+        progress: show progress with the running loss: a tqdm bar in a terminal or
+            notebook, else a line per tenth of the steps (see ``scoresample._progress``).
         checkpoint_dir: directory of ``checkpoint.eqx`` (model, optimiser state, EMA, key,
             step, history so far), written atomically.
-        checkpoint_every: also checkpoint every this many steps (always at the end).
+        checkpoint_every: with ``checkpoint_dir``, also checkpoint every this many steps
+            (None: only at the end and on Ctrl-C).
         resume: continue from the checkpoint in ``checkpoint_dir`` (bit for bit).
 
     Returns:
@@ -182,16 +203,16 @@ def fit(
             last checkpoint written stays in place).
 
     Example:
-        >>> result = fit(ScoreMLP(2, key=k1), DSM(VE()), samples, VE(), steps=2000, key=k2)
-        >>> result.history["loss"].shape
-        (2000,)
+        >>> result = fit(ScoreMLP(2, key=k1), DSM(VE()), samples, steps=2000, key=k2)
+        >>> result.history["loss"].shape, result.model.process
+        ((2000,), VE(sigma_min=0.01, sigma_max=10.0))
     """
     steps = positive_int(steps, "fit.steps")
     chunk_size = positive_int(chunk_size, "fit.chunk_size")
     every = (
         None if checkpoint_every is None else positive_int(checkpoint_every, "fit.checkpoint_every")
     )
-    _check_objective_process(objective, process)
+    model, process = _bind_process(model, objective)
     params, static = eqx.partition(model, _trainable(model))
     batches = _batches(data, getattr(objective, "needs_scores", False), batch_size)
     _check_model(model, batches)
@@ -216,7 +237,7 @@ def _train(problem, state, key, history, start, schedule, path, progress):
     completed chunk is checkpointed (when there is a checkpoint path) and re-raised.
     """
     total = schedule[-1][0] if schedule else start
-    with tqdm(total=total, initial=start, disable=not progress, desc="fit", unit="step") as bar:
+    with progress_bar(total, "fit", enabled=progress, unit="step", initial=start) as bar:
         try:
             for end, save in schedule:
                 new_state, records = _run_chunk(
@@ -224,8 +245,8 @@ def _train(problem, state, key, history, start, schedule, path, progress):
                 )
                 records = _checked_records(records, start, path)
                 state, history, start = new_state, _extend(history, records), end
-                bar.update(len(records["loss"]))
                 bar.set_postfix(loss=f"{np.mean(records['loss']):.4g}")
+                bar.update(len(records["loss"]))
                 if save and path is not None:
                     save_checkpoint(path, state, key, history, start)
         except KeyboardInterrupt:
@@ -243,14 +264,21 @@ def _trainable(model) -> Any:
     )
 
 
-def _check_objective_process(objective, process: NoiseProcess) -> None:
-    bound = getattr(objective, "process", process)
-    if not eqx.tree_equal(bound, process):
+def _bind_process(model, objective) -> tuple[Any, NoiseProcess]:
+    """The objective's noise process (else the model's), and the model bound to it."""
+    process = getattr(objective, "process", None)
+    if process is None:
+        process = getattr(model, "process", None)
+    if not isinstance(process, NoiseProcess):
         raise ConfigError(
-            "fit.process",
-            f"is {process} but the objective is bound to {bound}",
-            "build the objective with the same noise process",
+            "fit.objective",
+            "has no noise process",
+            "build the objective with one, e.g. DSM(VE()), or the model, e.g. "
+            "ScoreMLP(2, process=VE(), key=key)",
         )
+    if isinstance(model, ScoreNetwork):
+        model = model.with_process(process, field="objective.process")
+    return model, process
 
 
 def _batches(data, with_scores: bool, batch_size: int | None) -> _Batches:

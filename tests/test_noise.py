@@ -9,8 +9,10 @@ import pytest
 
 from scoresample.errors import ConfigError
 from scoresample.noise import (
+    TIME_SCHEMES,
     VE,
     VP,
+    FixedLevel,
     geometric_levels,
     max_pairwise_distance,
     song_ermon_levels,
@@ -30,6 +32,30 @@ def test_ve_schedule_and_closed_form_coefficients():
     expected = 2 * jax.vmap(ve.sigma)(TIMES) ** 2 * np.log(1000.0)
     np.testing.assert_allclose(jax.vmap(ve.diffusion_squared)(TIMES), expected, rtol=1e-5)
     assert ve.t_range == (0.0, 1.0)
+
+
+def test_fixed_level_is_one_level_that_does_not_move():
+    """alpha = 1 and sigma = level at any t; the forward SDE dY = f Y dt + g dB that keeps
+    the marginal fixed has f = g = 0; every training time is 0."""
+    process, times = FixedLevel(0.3), jnp.array([0.0, 0.17, 0.62, 1.0])
+    np.testing.assert_array_equal(jax.vmap(process.alpha)(times), 1.0)
+    np.testing.assert_allclose(jax.vmap(process.sigma)(times), 0.3, rtol=1e-7)
+    np.testing.assert_array_equal(jax.vmap(process.drift)(times), 0.0)
+    np.testing.assert_array_equal(jax.vmap(process.diffusion_squared)(times), 0.0)
+    np.testing.assert_allclose(process.noise_to_signal(0.62), 0.3, rtol=1e-7)
+    assert process.t_range == (0.0, 0.0) and float(process.t_of_sigma(0.3)) == 0.0
+    assert np.isnan(process.t_of_sigma(0.31)) and np.isnan(process.t_of_noise_to_signal(0.2))
+    for scheme in TIME_SCHEMES:
+        np.testing.assert_array_equal(time_sampler(process, scheme)(jax.random.PRNGKey(0), 9), 0)
+    np.testing.assert_array_equal(time_sampler(process, sigmas=0.3)(jax.random.PRNGKey(0), 3), 0)
+    assert FixedLevel(0.3) == FixedLevel(0.3) and FixedLevel(0.3) != FixedLevel(0.2)
+    assert repr(FixedLevel(0.1)) == "FixedLevel(level=0.1)"
+
+
+@pytest.mark.parametrize("level", [-0.1, float("nan"), float("inf")])
+def test_fixed_level_refuses_a_bad_level(level):
+    with pytest.raises(ConfigError, match="noise.level"):
+        FixedLevel(level)
 
 
 def test_vp_cosine_schedule_and_closed_form_coefficients():
@@ -142,7 +168,7 @@ def test_time_sampling_schemes():
     [
         ({"times": "sobol"}, "fit.times"),
         ({"times": 1.5}, "fit.times"),
-        ({"times": "stratified", "sigmas": 0.1}, "fit.sigmas"),
+        ({"times": "uniform", "sigmas": 0.1}, "fit.sigmas"),
         ({"sigmas": 0.001}, "fit.sigmas"),
         ({"t_range": (0.5, 0.2)}, "fit.t_range"),
     ],
@@ -150,6 +176,8 @@ def test_time_sampling_schemes():
 def test_time_sampler_errors_name_the_field(options, field):
     with pytest.raises(ConfigError, match=field):
         time_sampler(VE(0.01, 10.0), **options)
+    with pytest.raises(ConfigError, match="fit.sigmas"):
+        time_sampler(FixedLevel(0.1), sigmas=0.2)
 
 
 @pytest.mark.parametrize("process", [VE(0.01, 50.0), VP()], ids=["ve", "vp"])

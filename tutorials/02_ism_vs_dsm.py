@@ -95,6 +95,11 @@ key_data, key_net, key_fit, key_test, key_grad = jax.random.split(jax.random.PRN
 # the **uniform** weighting: the library's default $\lambda = \sigma^2$ would scale the
 # loss by $10^{-8}$ at $\sigma = 10^{-4}$, where Adam's $\epsilon = 10^{-8}$ is no longer
 # negligible.
+#
+# On its own, one fixed level is one object: `noise.FixedLevel(sigma)` ($\alpha = 1$,
+# $\sigma$ at every $t$, uniform weighting by default), as in
+# `ss.fit(model, objectives.DSM(noise.FixedLevel(0.1)), data, key=key)`. The sweep below
+# keeps one VE process for all levels instead, so that each objective compiles once.
 
 # %%
 data = ss.two_moons(key_data, N_DATA, noise=0.1)
@@ -142,7 +147,6 @@ def train(objective, sigma: float, steps: int = STEPS, checkpoint_dir=None) -> s
         initial_model,
         objective,
         data,
-        process,
         optimizer=optimizer,
         steps=steps,
         batch_size=None,

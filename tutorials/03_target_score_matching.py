@@ -340,15 +340,16 @@ def train(objective, t_range=None, sample: bool = True) -> dict:
                 initial,
                 objective,
                 mixture,
-                process,
                 optimizer=optimizer,
                 steps=step,
                 batch_size=BATCH,
                 key=key_fit,
                 t_range=t_range,
+                times="uniform",
                 progress=False,
                 chunk_size=EVAL_EVERY,
                 checkpoint_dir=directory,
+                checkpoint_every=None,  # checkpoints at the evaluations only
                 resume=True,
             )
             measured = snapshot(result.model, jax.random.fold_in(key_eval, step), sample)

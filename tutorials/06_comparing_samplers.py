@@ -379,10 +379,10 @@ fitted = ss.fit(
     PairEnergy(pair_net, process, dw4.dim),
     tsm,
     (train, train_scores),
-    process,
     optimizer=optax.adam(1e-3),
     steps=TRAIN_STEPS,
     key=next(keys),
+    times="uniform",
     progress=False,
 )
 model = fitted.model

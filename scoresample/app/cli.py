@@ -1,15 +1,24 @@
 """The ``scoresample`` command: thin argument parsing over the pipeline.
 
 Errors a user can cause print one line on stderr and exit with status 2; Ctrl-C keeps
-what is finished and prints how to resume (exit status 130).
+what is finished and prints how to resume (exit status 130). Anything else is a bug: one
+line on stderr names it and a crash log in the temporary directory holds the traceback
+(exit status 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
+from .. import __version__
+from .._io import write_text
 from ..errors import ScoresampleError
 
 EXAMPLES = """examples:
@@ -183,12 +192,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status:
+    0, 1 (a crash, logged), 2 (bad input) or 130 (interrupted)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ScoresampleError as exc:
         print(f"scoresample: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nscoresample: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line here, the traceback in a crash log
+        return _report_crash(exc, sys.argv[1:] if argv is None else argv)
+
+
+def _report_crash(exc: Exception, argv: list[str]) -> int:
+    """Write the traceback to a crash log and print one line that points to it."""
+    lines = str(exc).strip().splitlines()
+    summary = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    trace = traceback.format_exc()
+    try:
+        path = write_crash_log(trace, argv)
+    except ScoresampleError as failure:  # no log: the traceback goes to stderr instead
+        print(trace, end="", file=sys.stderr)
+        print(f"scoresample: internal error ({summary}); no crash log ({failure})", file=sys.stderr)
+        return 1
+    print(f"scoresample: internal error ({summary}); the traceback is in {path}", file=sys.stderr)
+    return 1
+
+
+def write_crash_log(trace: str, argv: list[str]) -> Path:
+    """``<tempdir>/scoresample-crash-<date>-<time>-<pid>.log``, written atomically: the
+    command line, versions and the traceback."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(tempfile.gettempdir()) / f"scoresample-crash-{stamp}-{os.getpid()}.log"
+    header = [
+        f"command: scoresample {' '.join(argv)}",
+        f"time: {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+        f"scoresample {__version__}, Python {platform.python_version()}, {platform.platform()}",
+        "",
+    ]
+    write_text(path, "\n".join(header) + trace)
+    return path
 
 
 if __name__ == "__main__":

@@ -77,12 +77,13 @@ class NetworkConfig:
     ``scale_by_sigma`` divides the output by ``sigma(t)`` (Song & Ermon 2020);
     ``preconditioning`` wraps the network as ``c_skip y + c_out net(c_in y, t)`` for
     data of scale ``sigma_data`` (EDM; De Bortoli et al. 2024, App. D), best trained with
-    the matching ``weighting`` (``"tsm"`` or ``"edm"``)."""
+    the matching ``weighting`` (``"tsm"`` or ``"edm"``). The defaults are
+    :class:`~scoresample.networks.ScoreMLP`'s (tests/app/test_defaults.py)."""
 
     kind: Literal["score_mlp", "energy_mlp"] = "score_mlp"
     hidden: list[int] = field(default_factory=lambda: [128, 128, 128])
     activation: Activation = "silu"
-    embed: int = 64
+    embed: int = 16
     scale_by_sigma: bool = False
     preconditioning: Literal["none", "tsm", "dsm"] = "none"
 
@@ -98,8 +99,9 @@ class NetworkConfig:
 
 @dataclass
 class TrainingConfig:
-    """``[score.training]``: optimisation settings for ``fit``; ``sigma`` trains at one
-    fixed noise level instead of sampling ``t``."""
+    """``[score.training]``: optimisation settings for ``fit``, with ``fit``'s defaults
+    (tests/app/test_defaults.py); ``sigma`` trains at one fixed noise level instead of
+    sampling ``t``."""
 
     steps: int = 2000
     batch_size: int = 256

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .._types import CleanScoreFn, Position, PRNGKey, Scalar, ScoreFn
 from ..noise import NoiseProcess
-from .weighting import Weighting, sigma_squared
+from .weighting import Weighting, default_weighting
 
 #: ``(value, aux)``: the per-example loss and its named scalar terms.
 LossOutput = tuple[Scalar, dict[str, Scalar]]
@@ -31,11 +31,21 @@ LossOutput = tuple[Scalar, dict[str, Scalar]]
 class Objective(eqx.Module):
     """Base class: a per-example loss bound to a noise process, with its weighting.
 
-    Subclasses implement ``__call__(score_fn, x, t, key) -> (value, aux)``.
+    Subclasses implement ``__call__(score_fn, x, t, key) -> (value, aux)``. Without a
+    ``weighting`` they get :func:`~scoresample.objectives.weighting.default_weighting`
+    (``sigma^2``; uniform at a :class:`~scoresample.noise.FixedLevel`).
     """
 
     process: NoiseProcess
-    weighting: Weighting = eqx.field(default=sigma_squared, kw_only=True)
+    weighting: Weighting | None = eqx.field(default=None, kw_only=True)
+
+    def __post_init__(self):
+        if self.weighting is None:
+            self.weighting = self._default_weighting()
+
+    def _default_weighting(self) -> Weighting:
+        """The weighting used when none is given."""
+        return default_weighting(self.process)
 
     @property
     def needs_scores(self) -> bool:

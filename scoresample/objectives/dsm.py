@@ -26,7 +26,7 @@ class DSM(Objective):
     Args:
         process: the noise process.
         weighting: ``lambda(process, t)``, applied by the training step (default
-            ``sigma^2``: the NCSN weighting).
+            ``sigma^2``, the NCSN weighting; uniform at a ``FixedLevel``).
         drop_constant: if True, DSM-S: the loss is ``norm + fitting`` without the
             network-independent ``|eps|^2 / (2 sigma^2)``.
 

@@ -28,7 +28,7 @@ class ESM(Objective):
         process: the noise process.
         noised_score: the exact score of the noised marginal, e.g.
             :class:`scoresample.targets.ExactNoisedScore`.
-        weighting: ``lambda(process, t)`` (default ``sigma^2``).
+        weighting: ``lambda(process, t)`` (default ``sigma^2``; uniform at a ``FixedLevel``).
 
     Example:
         >>> loss = ESM(process, ExactNoisedScore(target, process))

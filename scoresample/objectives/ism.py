@@ -33,9 +33,8 @@ import jax.numpy as jnp
 from .._types import Position, PRNGKey, Scalar, ScoreFn
 from .._validate import positive_int
 from ..errors import ConfigError
-from ..noise import NoiseProcess
 from ._base import LossOutput, Objective, perturb
-from .weighting import Weighting, sigma_squared, uniform
+from .weighting import Weighting, uniform
 
 DIVERGENCES = ("jvp", "folx", "hutchinson")
 PROBES = ("rademacher", "gaussian")
@@ -89,7 +88,8 @@ class ISM(Objective):
         probes: ``"rademacher"`` or ``"gaussian"`` (Hutchinson only).
         n_probes: probes per example (Hutchinson only).
         clean: evaluate at the clean ``x`` (``sigma = 0``) instead of ``alpha x + sigma eps``.
-        weighting: ``lambda(process, t)``; default ``sigma^2``, or uniform when ``clean``.
+        weighting: ``lambda(process, t)``; default ``sigma^2`` (see
+            :func:`~scoresample.objectives.weighting.default_weighting`), uniform when ``clean``.
 
     References:
         Hyvarinen (2005), JMLR, Theorem 1.
@@ -98,28 +98,25 @@ class ISM(Objective):
         >>> loss = ISM(VE(0.01, 10.0), divergence="folx")   # model: EnergyMLP
     """
 
-    divergence: str = eqx.field(static=True)
-    probes: str = eqx.field(static=True)
-    n_probes: int = eqx.field(static=True)
-    clean: bool = eqx.field(static=True)
+    divergence: Literal["jvp", "folx", "hutchinson"] = eqx.field(
+        default="jvp", static=True, kw_only=True
+    )
+    probes: Literal["rademacher", "gaussian"] = eqx.field(
+        default="rademacher", static=True, kw_only=True
+    )
+    n_probes: int = eqx.field(default=1, static=True, kw_only=True)
+    clean: bool = eqx.field(default=False, static=True, kw_only=True)
 
-    def __init__(
-        self,
-        process: NoiseProcess,
-        *,
-        divergence: Literal["jvp", "folx", "hutchinson"] = "jvp",
-        probes: Literal["rademacher", "gaussian"] = "rademacher",
-        n_probes: int = 1,
-        clean: bool = False,
-        weighting: Weighting | None = None,
-    ):
-        if divergence not in DIVERGENCES:
+    def __post_init__(self):
+        if self.divergence not in DIVERGENCES:
             raise ConfigError(
-                "ISM.divergence", f"is {divergence!r}", f"choose one of {DIVERGENCES}"
+                "ISM.divergence", f"is {self.divergence!r}", f"choose one of {DIVERGENCES}"
             )
-        self.n_probes = check_probes(probes, n_probes, "ISM")
-        self.process, self.divergence, self.probes, self.clean = process, divergence, probes, clean
-        self.weighting = weighting or (uniform if clean else sigma_squared)
+        self.n_probes = check_probes(self.probes, self.n_probes, "ISM")
+        super().__post_init__()
+
+    def _default_weighting(self) -> Weighting:
+        return uniform if self.clean else super()._default_weighting()
 
     def __call__(self, score_fn: ScoreFn, x: Position, t: Scalar, key: PRNGKey) -> LossOutput:
         key_noise, key_probe = jax.random.split(key)

@@ -73,7 +73,7 @@ class KappaMixture(Objective):
         kappa: a function of ``t`` (e.g. :class:`GaussianKappa`, :func:`kappa_bar`, any
             user function) or a constant in ``[0, 1]``.
         clean_score: ``x -> grad log p(x)``; if omitted each example is ``(x, score_x)``.
-        weighting: ``lambda(process, t)`` (default ``sigma^2``).
+        weighting: ``lambda(process, t)`` (default ``sigma^2``; uniform at a ``FixedLevel``).
 
     References:
         De Bortoli et al. (2024), Target score matching, Sec. 3.

@@ -19,10 +19,9 @@ import jax
 import jax.numpy as jnp
 
 from .._types import Position, PRNGKey, Scalar, ScoreFn
-from ..noise import NoiseProcess
 from ._base import LossOutput, Objective, perturb
 from .ism import check_probes, divergence_hutchinson
-from .weighting import Weighting, sigma_squared, uniform
+from .weighting import Weighting, uniform
 
 
 class SSM(Objective):
@@ -34,31 +33,26 @@ class SSM(Objective):
         n_probes: projections per example.
         variance_reduced: SSM-VR, with the exact ``1/2 |s|^2``.
         clean: evaluate at the clean ``x`` instead of ``alpha x + sigma eps``.
-        weighting: ``lambda(process, t)``; default ``sigma^2``, or uniform when ``clean``.
+        weighting: ``lambda(process, t)``; default ``sigma^2`` (see
+            :func:`~scoresample.objectives.weighting.default_weighting`), uniform when ``clean``.
 
     Example:
         >>> loss = SSM(VE(0.01, 10.0), n_probes=4, variance_reduced=True)
     """
 
-    probes: str = eqx.field(static=True)
-    n_probes: int = eqx.field(static=True)
-    variance_reduced: bool = eqx.field(static=True)
-    clean: bool = eqx.field(static=True)
+    probes: Literal["rademacher", "gaussian"] = eqx.field(
+        default="rademacher", static=True, kw_only=True
+    )
+    n_probes: int = eqx.field(default=1, static=True, kw_only=True)
+    variance_reduced: bool = eqx.field(default=False, static=True, kw_only=True)
+    clean: bool = eqx.field(default=False, static=True, kw_only=True)
 
-    def __init__(
-        self,
-        process: NoiseProcess,
-        *,
-        probes: Literal["rademacher", "gaussian"] = "rademacher",
-        n_probes: int = 1,
-        variance_reduced: bool = False,
-        clean: bool = False,
-        weighting: Weighting | None = None,
-    ):
-        self.n_probes = check_probes(probes, n_probes, "SSM")
-        self.process, self.probes, self.clean = process, probes, clean
-        self.variance_reduced = variance_reduced
-        self.weighting = weighting or (uniform if clean else sigma_squared)
+    def __post_init__(self):
+        self.n_probes = check_probes(self.probes, self.n_probes, "SSM")
+        super().__post_init__()
+
+    def _default_weighting(self) -> Weighting:
+        return uniform if self.clean else super()._default_weighting()
 
     def __call__(self, score_fn: ScoreFn, x: Position, t: Scalar, key: PRNGKey) -> LossOutput:
         key_noise, key_probe = jax.random.split(key)

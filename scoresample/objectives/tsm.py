@@ -42,7 +42,7 @@ class TSM(Objective):
         process: the noise process (VE or VP).
         clean_score: ``x -> grad log p(x)``, e.g. ``target.score``. If omitted, each
             example is the pair ``(x, score_x)`` and ``fit`` supplies the data's scores.
-        weighting: ``lambda(process, t)`` (default ``sigma^2``).
+        weighting: ``lambda(process, t)`` (default ``sigma^2``; uniform at a ``FixedLevel``).
 
     References:
         De Bortoli et al. (2024), Target score matching, Sec. 1.2.

@@ -26,7 +26,7 @@ import numpy as np
 from .._types import Scalar
 from .._validate import finite_array, positive
 from ..errors import ConfigError
-from ..noise import NoiseProcess
+from ..noise import FixedLevel, NoiseProcess
 
 #: ``weighting(process, t) -> lambda(t)``.
 Weighting = Callable[[NoiseProcess, Scalar], Scalar]
@@ -40,6 +40,18 @@ def sigma_squared(process: NoiseProcess, t) -> Scalar:
 def uniform(process: NoiseProcess, t) -> Scalar:
     """``lambda = 1``."""
     return jnp.ones_like(jnp.asarray(t, float))
+
+
+def default_weighting(process: NoiseProcess) -> Weighting:
+    """The weighting of an objective built without one: :func:`sigma_squared` across noise
+    levels; :func:`uniform` at a :class:`~scoresample.noise.FixedLevel`.
+
+    At one level any constant weight gives the same minimiser, and Adam is invariant to
+    it except through its epsilon (a gradient scaled by ``c`` sees ``epsilon / c``):
+    ``sigma^2 = 10^-8`` at ``sigma = 10^-4`` would make ISM's gradients as small as
+    ``epsilon``. The weight 1 keeps the loss the objective itself.
+    """
+    return uniform if isinstance(process, FixedLevel) else sigma_squared
 
 
 def inverse_sigma_squared(process: NoiseProcess, t) -> Scalar:

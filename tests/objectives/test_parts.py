@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scoresample.errors import ConfigError
-from scoresample.noise import VE, VP
+from scoresample.noise import VE, VP, FixedLevel
 from scoresample.objectives import (
     DSM,
     EDM,
@@ -139,6 +139,11 @@ def test_default_weightings():
     assert ISM(VE_PROCESS, clean=True).weighting is weighting.uniform
     assert SSM(VE_PROCESS, clean=True).weighting is weighting.uniform
     assert TSM(VE_PROCESS, weighting=EDM(1.0)).weighting == EDM(1.0)
+    # One level: uniform by default, whatever the objective; an explicit choice is kept.
+    fixed = FixedLevel(0.01)
+    for objective in (DSM(fixed), ISM(fixed), SSM(fixed), TSM(fixed), KappaMixture(fixed, 0.5)):
+        assert objective.weighting is weighting.uniform
+    assert DSM(fixed, weighting=weighting.sigma_squared).weighting is weighting.sigma_squared
 
 
 def test_registry_builds_every_objective():

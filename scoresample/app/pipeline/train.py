@@ -107,7 +107,6 @@ def train_stage(
         model,
         objective,
         data,
-        process,
         optimizer=build_optimizer(score),
         steps=training.steps,
         batch_size=min(training.batch_size, len(samples)),
