@@ -5,7 +5,7 @@ drives on is given explicitly (:func:`~scoresample.samplers.model.sampling_model
 ``run(make_sampler("nuts"), key, target)`` draws initial positions, warms up (per chain:
 each chain adapts its own step size and mass matrix, so chains stay independent and
 need no communication across devices), then draws, all inside ``lax.scan`` over
-``vmap``-ed chains. Draws are computed in chunks of one compiled scan, so the tqdm bar
+``vmap``-ed chains. Draws are computed in chunks of one compiled scan, so the progress bar
 advances without recompiling; draw ``i`` of chain ``c`` uses the key
 ``fold_in(fold_in(fold_in(key_chains, c), 1), i)``, so the draws do not depend on the
 chunking, on ``progress``, on the number of chains beside it or on the devices (up to
@@ -38,8 +38,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from .._types import Batch, PRNGKey
 from .._validate import positive_int
 from ..chains import Chains
@@ -312,7 +312,7 @@ class _Runner:
         else:
             fn = self.per_chain(partial(_burn_in, wrap=wrap, num_steps=num_warmup))
             args = (put(layout, keys), states, params, arrays)
-        with tqdm(total=num_warmup, desc="warm-up", disable=not self.progress, leave=False) as bar:
+        with progress_bar(num_warmup, "warm-up", enabled=self.progress, unit="step") as bar:
             out = self.execute(fn, args, "warmup")
             bar.update(num_warmup)
         return out
@@ -338,7 +338,7 @@ class _Runner:
         args = (keys, states, params, np.int32(0), arrays)
         compiled = self.compile(self.per_chain(chunk, n_shared=1), args)
         pieces = []
-        with tqdm(total=num_samples, desc=name, disable=not self.progress, unit="draw") as bar:
+        with progress_bar(num_samples, name, enabled=self.progress, unit="draw") as bar:
             start = time.perf_counter()
             out = compiled(*args)
             for c in range(n_chunks):

@@ -139,3 +139,14 @@ def test_facts_about_samplers_are_read_from_the_spec():
         "reverse_diffusion": True,
     }
     assert samplers.make_sampler("reverse_diffusion").role == "noised_score"
+
+
+@pytest.mark.parametrize("name", ["annealed_langevin", "reverse_diffusion"])
+def test_a_one_level_process_has_nothing_to_anneal(name, key):
+    from scoresample.noise import FixedLevel
+
+    net = ScoreMLP(2, hidden=8, depth=1, key=jax.random.PRNGKey(0)).with_process(FixedLevel(0.3))
+    with pytest.raises(ConfigError, match="process: FixedLevel.*no noise to anneal"):
+        samplers.run(samplers.make_sampler(name, n_chains=2), key, net)
+    ula = samplers.make_sampler("ula", step_size=0.01, num_samples=3, n_chains=2)
+    assert samplers.run(ula, key, net, progress=False).positions.shape == (2, 3, 2)
