@@ -6,7 +6,9 @@ See :mod:`scoresample.targets._base` for the Target contract and its capabilitie
 from ._base import AbstractTarget as AbstractTarget
 from ._base import ExactSampler as ExactSampler
 from ._base import KnownNormaliser as KnownNormaliser
+from ._base import MeanFree as MeanFree
 from ._base import NoisedMarginal as NoisedMarginal
+from ._base import ParticleSystem as ParticleSystem
 from ._base import Target as Target
 from ._base import capabilities as capabilities
 from .banana import Banana as Banana

@@ -32,7 +32,7 @@ from jaxtyping import ArrayLike
 
 from ..._types import PRNGKey
 from ...errors import ConfigError
-from ...targets import ExactSampler, GaussianMixture, ManyWell
+from ...targets import ExactSampler, GaussianMixture, ManyWell, MeanFree, ParticleSystem
 from ._arrays import as_samples
 from .kernel import energy_distance, ksd, mmd2
 from .modes import mode_weight_tv, well_fraction_error
@@ -80,7 +80,7 @@ def _target_specific(target, reference: np.ndarray | None):
         return lambda x: {"mode_weight_tv": mode_weight_tv(x, target)}
     if isinstance(target, ManyWell):
         return lambda x: {"well_fraction_error": well_fraction_error(x, target)}
-    if reference is not None and hasattr(target, "energy") and hasattr(target, "distances"):
+    if reference is not None and isinstance(target, ParticleSystem):
         return lambda x: particle_metrics(x, reference, target)
     return None
 
@@ -98,7 +98,7 @@ def _metric_set(target, reference, metrics, n: int) -> Callable[[np.ndarray], di
         if name in metrics and reference is not None and (name != "w2" or n <= W2_MAX_POINTS)
     }
     # KSD's trace term assumes a proper density on R^d; mean-free targets are improper.
-    use_ksd = "ksd" in metrics and not getattr(target, "mean_free", False)
+    use_ksd = "ksd" in metrics and not isinstance(target, MeanFree)
     specific = _target_specific(target, reference)
 
     def evaluate(x: np.ndarray) -> dict[str, float]:
@@ -147,7 +147,7 @@ def sample_quality(
     if reference is None and exact:
         reference = target.sample(key_ref, len(x))
     ref = None if reference is None else as_samples(reference, "reference")
-    if getattr(target, "mean_free", False):
+    if isinstance(target, MeanFree):
         x = np.asarray(target.remove_mean(x), np.float64)
         ref = None if ref is None else np.asarray(target.remove_mean(ref), np.float64)
     evaluate = _metric_set(target, ref, metrics, len(x))
