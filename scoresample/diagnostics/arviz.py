@@ -1,9 +1,10 @@
-"""ArviZ for every chain: any run as InferenceData / DataTree, a summary with plain-language
-warnings, and netCDF files.
+"""ArviZ for every chain: the one conversion layer from any run to ArviZ's container, ArviZ's
+summary table, and netCDF files.
 
 The only module of the package that imports ArviZ. It works with ArviZ 0.2x (an
-``InferenceData``) and ArviZ 1.x (an ``xarray.DataTree``). Its entry points take one
-family of inputs (see :func:`to_inference_data`): our :class:`~scoresample.Chains`;
+``InferenceData``) and ArviZ 1.x (an ``xarray.DataTree``). Its entry points, and through
+them :func:`scoresample.diagnostics.summary`, metrics and plots, take one family of
+inputs (see :func:`to_inference_data`): our :class:`~scoresample.Chains`;
 arrays ``(chain, draw)`` or ``(chain, draw, dim)``; dicts of such arrays; ArviZ's own
 containers; NumPyro ``MCMC`` objects; and paths of netCDF files written by ArviZ,
 NumPyro, PyMC or :func:`save_chains`. Our Chains become a ``posterior`` group with the
@@ -159,7 +160,8 @@ def _source(data):
         return data
     if isinstance(data, str | os.PathLike):
         groups = read_groups(Path(data))
-        return saved_chains(groups) or _container(groups)
+        ours = saved_chains(groups)
+        return ours if ours is not None else _container(groups)
     if isinstance(data, xr.DataTree) and ARVIZ_MAJOR == 0:
         return _checked(az.from_datatree(data))
     if _is_container(data):
@@ -278,6 +280,7 @@ def pooled_draws(data) -> np.ndarray:
 
 
 def posterior_draws(posterior: xr.Dataset) -> tuple[np.ndarray, list[str]]:
+    """:func:`~.draws.flatten_posterior`, or a DataError when nothing numeric is sampled."""
     draws, labels = flatten_posterior(posterior)
     if not labels:
         raise DataError(
@@ -286,7 +289,7 @@ def posterior_draws(posterior: xr.Dataset) -> tuple[np.ndarray, list[str]]:
     return draws, labels
 
 
-# -- Summary -------------------------------------------------------------------------------
+# -- ArviZ's diagnostics ---------------------------------------------------------------------
 
 
 def summary_table(idata):

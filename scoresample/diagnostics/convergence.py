@@ -279,7 +279,8 @@ def summary(data, target=None, *, particles: bool | None = None) -> ChainSummary
 
     Args:
         data: the run.
-        target: optional target: readable names, constrained NumPyro sites, centring.
+        target: optional target for Chains and ``(chain, draw, dim)`` arrays: readable
+            names, constrained NumPyro sites, centring; other inputs keep their own.
         particles: True for independent draws, False for Markov chains; default: what
             the run says (``Chains.particles``, kept in netCDF files), else False.
 
