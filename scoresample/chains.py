@@ -24,9 +24,12 @@ STAT_NAMES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Chains:
     """Draws ``positions`` of shape ``(chain, draw, dim)`` with per-draw ``stats``.
+
+    ``repr`` is one line (sampler, shape, stats names, particles); ``print(summary(c))``
+    reports the draws.
 
     Attributes:
         positions: the draws, after warm-up and thinning.
@@ -60,6 +63,14 @@ class Chains:
                     f"expected (chain, draw) = {positions.shape[:2]}"
                 )
             self.stats[name] = value
+
+    def __repr__(self) -> str:
+        stats = ", ".join(self.stats) or "none"
+        shape = f"{self.n_chains} x {self.n_draws} x {self.dim}"
+        return (
+            f"Chains(sampler={self.sampler!r}, chain x draw x dim = {shape}, stats: {stats}, "
+            f"particles={self.particles})"
+        )
 
     @property
     def n_chains(self) -> int:

@@ -25,14 +25,18 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 
 def test_python_example_runs(tmp_path, monkeypatch):
-    """The README's Python example runs (at a small size: fewer samples and steps)."""
+    """The README's Python examples run, in order, in one namespace (at a small size:
+    fewer samples and steps)."""
     text = (ROOT / "README.md").read_text()
-    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    code = "".join(block.split("```", 1)[0] for block in text.split("```python\n")[1:])
     small = {
         "20_000": "500",
         "steps=4000": "steps=20",
         "n_steps_per_level=50": "n_steps_per_level=2",
         '"nuts")': '"nuts", num_warmup=50, num_samples=50)',
+        "num_warmup=500, num_samples=500, num_chains=4": (
+            "num_warmup=50, num_samples=50, num_chains=2, progress_bar=False"
+        ),
     }
     for big, little in small.items():
         assert big in code, big

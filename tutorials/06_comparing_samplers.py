@@ -126,8 +126,10 @@ def annealed_model(name, target):
 #
 # Markov chains start far apart, as R-hat requires: in alternating wells (double well),
 # with random well signs per chain (many-well), or uniformly over the square (gmm40).
-# Annealed Langevin draws independent particles from $\mathcal N(0, \sigma_1^2 I)$; its
-# draws are split into 4 pseudo-chains so that ArviZ treats every sampler alike.
+# Annealed Langevin draws independent particles from $\mathcal N(0, \sigma_1^2 I)$, and
+# its Chains say so (`chains.particles`): `summary` gives them ESS = n (independent
+# draws), no R-hat (there are no Markov chains to compare), Monte Carlo standard errors
+# from the i.i.d. formulas, and none of the Markov-chain warnings.
 
 
 # %%
@@ -142,15 +144,8 @@ def dispersed_starts(name, target, key):
     return jnp.stack([1.7 * signs, jnp.zeros_like(signs)], axis=2).reshape(N_CHAINS, -1)
 
 
-def as_pseudo_chains(chains, n_chains=N_CHAINS):
-    """Independent draws ``(1, n, d)`` as ``(n_chains, n / n_chains, d)`` Chains."""
-    reshape = lambda a: a.reshape(n_chains, -1, *a.shape[2:])  # noqa: E731
-    stats = {name: reshape(value) for name, value in chains.stats.items()}
-    return ss.Chains(reshape(chains.positions), stats, chains.sampler, chains.timing)
-
-
 def run(sampler, model, start, *, process=None, step_size=None, t_min=0.0):
-    """One run of ``sampler`` on ``model`` as Chains of ``N_CHAINS`` (pseudo-)chains."""
+    """One run of ``sampler`` on ``model``: ``N_CHAINS`` Markov chains, or particles."""
     if sampler == "annealed_langevin":
         spec = ss.make_sampler(
             sampler,
@@ -159,10 +154,9 @@ def run(sampler, model, start, *, process=None, step_size=None, t_min=0.0):
             sigma_last=process.sigma_min,
         )
         x0 = process.sigma_max * jax.random.normal(next(keys), (N_PARTICLES, start.shape[1]))
-        chains = ss.run(
+        return ss.run(
             spec, next(keys), model, initial_positions=x0, process=process, progress=False
         )
-        return as_pseudo_chains(chains)
     settings = dict(num_warmup=NUM_WARMUP, num_samples=NUM_SAMPLES)
     if sampler == "ula":
         settings["step_size"] = step_size
@@ -176,7 +170,8 @@ def thinned(draws, n=N_METRIC):
 
 
 def diagnose(chains, target, reference=None):
-    """R-hat, ESS, cost and sample-quality metrics (with floors) of one run."""
+    """R-hat (NaN for independent particles), ESS, cost and sample-quality metrics (with
+    floors) of one run. ``summary`` centres the draws of a mean-free target (DW-4)."""
     report = ss.summary(chains, target)
     cost = diagnostics.metrics.efficiency(chains)
     quality = ss.sample_quality(
@@ -224,6 +219,11 @@ def value_and_floor(row, metric):
     return f"{row['metrics'][metric]:.4g} ({'-' if floor is None else format(floor, '.3g')})"
 
 
+def r_hat_text(row, digits=3):
+    """R-hat, or "-" where it does not apply (independent particles)."""
+    return "-" if np.isnan(row["r_hat_max"]) else f"{row['r_hat_max']:.{digits}f}"
+
+
 def print_table(rows, metric_names):
     """One line per run: R-hat, ESS, ESS per gradient and the metrics with their floors."""
     header = f"{'target':<12}{'sampler':<26}{'R-hat':>7}{'ESS':>8}{'ESS/grad':>10}"
@@ -232,7 +232,7 @@ def print_table(rows, metric_names):
         cells = "".join(f"{value_and_floor(row, m):>24}" for m in metric_names)
         stuck = "yes" if row["stuck_warning"] else ""
         print(
-            f"{name:<12}{sampler:<26}{row['r_hat_max']:>7.3f}{row['ess_bulk_min']:>8.0f}"
+            f"{name:<12}{sampler:<26}{r_hat_text(row):>7}{row['ess_bulk_min']:>8.0f}"
             f"{row['ess_per_grad']:>10.2e}{cells}  {stuck}"
         )
 
@@ -279,7 +279,7 @@ for ax, sampler in zip(axes, SAMPLERS, strict=True):
     ax.scatter(draws[:, 0], draws[:, 1], s=3, alpha=0.5, color="C1")
     row = rows[("gmm40", sampler)]
     ax.set(
-        title=f"{sampler}\nR-hat {row['r_hat_max']:.2f}, mode TV "
+        title=f"{sampler}\nR-hat {r_hat_text(row, 2)}, mode TV "
         f"{row['metrics']['mode_weight_tv']:.2f} ({row['floors']['mode_weight_tv']:.2f})",
         xlim=(-45, 45),
         ylim=(-45, 45),
@@ -457,8 +457,9 @@ fig.savefig(OUT / "dw4_energy_histograms.png", dpi=90)
 plt.close(fig)
 
 # %% [markdown]
-# On DW-4 the reference NUTS run with exact scores mixes (R-hat near 1 even in the raw
-# coordinates), and so does NUTS on the learned pair energy; HMC nearly does, while
+# On DW-4 (whose draws `summary` diagnoses after removing the centre of mass, a free
+# random walk on the unpinned density) the reference NUTS run with exact scores mixes
+# (R-hat near 1), and so does NUTS on the learned pair energy; HMC nearly does, while
 # MALA and ULA, whose steps are limited by the stiff pair potential, do not in 1500
 # steps (R-hat around 2). Because the Metropolis-corrected samplers target the
 # *learned* density exactly, their distance from the reference in the energy and
@@ -494,5 +495,5 @@ tsm_rows = {k: v for k, v in reference_rows.items() if "TSM" in k[1]}
 for (_, sampler), row in tsm_rows.items():
     print(
         f"dw4 {sampler:<26} energy W1 {row['metrics']['energy_w1']:.3f}, R-hat "
-        f"{row['r_hat_max']:.3f}, ESS/grad {row['ess_per_grad']:.2e}"
+        f"{r_hat_text(row)}, ESS/grad {row['ess_per_grad']:.2e}"
     )

@@ -1,9 +1,16 @@
-"""Plain-language convergence warnings from a summary table and the raw chains.
+"""The summary of any run: ArviZ's table (or the i.i.d. table of independent particles),
+divergences, E-BFMI, and plain-language warnings.
+
+:func:`summary` takes every input :func:`scoresample.diagnostics.to_inference_data`
+accepts and reads everything from ArviZ's container: the table,
+``sample_stats.diverging`` and ``sample_stats.energy``, and the posterior flattened to
+``(chain, draw, k)`` for the warnings that look at the draws.
 
 Thresholds follow the usual recommendations: R-hat at most 1.01 and bulk ESS at least
 100 per chain (Vehtari et al. 2021, Sec. 4), E-BFMI at least 0.3 (Betancourt 2016), no
 divergences. Chains stuck in different modes are named explicitly: R-hat flags them
-too, but does not say why.
+too, but does not say why. Independent particles (annealed Langevin, reverse diffusion)
+are not Markov chains: only the non-finite and divergence warnings apply to them.
 
 References:
     Vehtari, Gelman, Simpson, Carpenter, Bürkner (2021), Rank-normalization, folding,
@@ -19,7 +26,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..chains import Chains
+from .arviz import group, posterior_draws, prepared, sample_stats, summary_table
+from .independent import iid_table
+from .netcdf import is_particles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +44,8 @@ SEPARATION_MIN_DRAWS = 20
 
 @dataclass(frozen=True)
 class ChainSummary:
-    """What :func:`scoresample.diagnostics.summary` reports.
+    """What :func:`scoresample.diagnostics.summary` reports; ``print`` it for the report
+    (``repr`` is one line).
 
     Attributes:
         table: pandas DataFrame, one row per coordinate (ArviZ labels such as ``x[0]``),
@@ -43,20 +53,33 @@ class ChainSummary:
         n_divergent: divergent transitions over all chains.
         bfmi: E-BFMI per chain, or None when the sampler records no energy.
         warnings: plain-language problems, empty when none was found.
+        particles: the draws were summarised as independent particles (i.i.d. table).
     """
 
     table: pd.DataFrame
     n_divergent: int
     bfmi: np.ndarray | None
     warnings: list[str] = field(default_factory=list)
+    particles: bool = False
 
     @property
     def ok(self) -> bool:
         """True when no warning was raised."""
         return not self.warnings
 
+    def __repr__(self) -> str:
+        ess = self.table["ess_bulk"].min() if len(self.table) else float("nan")
+        r_hat = "n/a" if self.particles else f"{self.table['r_hat'].max():.3g}"
+        return (
+            f"ChainSummary({len(self.table)} rows, max R-hat {r_hat}, min ESS bulk "
+            f"{ess:.4g}, {self.n_divergent} divergent, {len(self.warnings)} warnings"
+            f"{', particles' if self.particles else ''})"
+        )
+
     def __str__(self) -> str:
         lines = [self.table.to_string(float_format=lambda v: f"{v:.4g}")]
+        if self.particles:
+            lines.append("independent draws (particles): ESS = n, R-hat not applicable")
         lines.append(f"divergences: {self.n_divergent}")
         if self.bfmi is not None:
             lines.append("E-BFMI per chain: " + ", ".join(f"{b:.2f}" for b in self.bfmi))
@@ -177,14 +200,109 @@ def _sampler_warnings(n_divergent: int, n_draws: int, bfmi: np.ndarray | None) -
     return messages
 
 
+def _non_finite_warning(draws: np.ndarray, labels: list[str]) -> list[str]:
+    bad = ~np.isfinite(draws)
+    if not bad.any():
+        return []
+    per_draw = bad.any(axis=2)
+    first = labels[int(np.flatnonzero(bad.any(axis=(0, 1)))[0])]
+    return [
+        f"{int(per_draw.sum())} of {per_draw.size} draws have non-finite values (first in "
+        f"{first}): the sampler met NaN or inf; every statistic involving them is NaN. "
+        "Reduce the step size, or check the score or log density where they occur."
+    ]
+
+
+def _single_chain_warning(n_chains: int) -> list[str]:
+    return [
+        f"only {n_chains} chain: R-hat compares chains and cannot be computed. Run at least "
+        "4 chains from dispersed starting points, or pass particles=True if the draws are "
+        "independent."
+    ]
+
+
 def convergence_warnings(
-    table, chains: Chains, n_divergent: int, bfmi: np.ndarray | None
+    table,
+    draws: np.ndarray,
+    labels: list[str],
+    n_divergent: int,
+    bfmi: np.ndarray | None,
+    particles: bool = False,
 ) -> list[str]:
-    """Plain-language warnings for a summary ``table`` of ``chains``; empty when healthy."""
-    labels = [label for label in table.index if label.startswith("x[")]
+    """Plain-language warnings for a summary ``table``; empty when healthy.
+
+    Args:
+        table: the summary (columns ``r_hat`` and ``ess_bulk``).
+        draws: every coordinate, ``(chain, draw, k)``, labelled by ``labels``.
+        labels: the name of each of the ``k`` coordinates.
+        n_divergent: divergent transitions over all chains.
+        bfmi: E-BFMI per chain, or None.
+        particles: independent draws (particle samplers): R-hat, ESS, stuck-chain and
+            E-BFMI warnings, which judge Markov chains, do not apply.
+    """
+    n_chains, n_draws = draws.shape[:2]
+    messages = _non_finite_warning(draws, labels)
+    messages += _sampler_warnings(n_divergent, n_chains * n_draws, None if particles else bfmi)
+    if particles:
+        return messages
+    if n_chains < 2:
+        return messages + _single_chain_warning(n_chains) + _ess_warning(table, n_chains)
     return (
         _rhat_warning(table)
-        + _ess_warning(table, chains.n_chains)
-        + _sampler_warnings(n_divergent, chains.n_chains * chains.n_draws, bfmi)
-        + _stuck_chains_warning(chains.positions, labels)
+        + _ess_warning(table, n_chains)
+        + messages
+        + _stuck_chains_warning(draws, labels)
     )
+
+
+def summary(data, target=None, *, particles: bool | None = None) -> ChainSummary:
+    """Per-coordinate mean, sd, MCSE, bulk/tail ESS and R-hat, divergences, E-BFMI and
+    plain-language warnings, for any run :func:`~scoresample.diagnostics.to_inference_data`
+    accepts (Chains, arrays, dicts, InferenceData / DataTree, NumPyro MCMC, netCDF paths).
+
+    Rows are ArviZ's labels: ``mu``, ``theta[0]``, ``theta[0, 1]``; our Chains give
+    ``x[<coordinate name>]`` (and, for NumPyro targets, the constrained sites). Columns
+    are :data:`~scoresample.diagnostics.SUMMARY_COLUMNS`. Chains (and ``(chain, draw,
+    dim)`` arrays) on a :class:`~scoresample.targets.MeanFree` target are centred first:
+    the centre of mass of such a chain is a free random walk that R-hat and ESS of the
+    raw coordinates would only report.
+
+    Warnings: non-finite draws; any divergence (``sample_stats.diverging``); for Markov
+    chains also R-hat > 1.01, bulk ESS below 100 per chain, E-BFMI below 0.3
+    (``sample_stats.energy``), chains whose central 98% ranges never overlap (stuck in
+    different modes), a single chain.
+
+    Independent draws (``Chains.particles``, or ``particles=True``) are pooled over
+    chains into the i.i.d. table of :func:`~scoresample.diagnostics.independent.iid_table`:
+    ESS bulk = ESS tail = n, R-hat NaN (not applicable), ``mcse_mean = sd / sqrt(n)``,
+    ``mcse_sd = sd sqrt((kurtosis - 1) / (4 n))`` (delta method).
+
+    Args:
+        data: the run.
+        target: optional target for Chains and ``(chain, draw, dim)`` arrays: readable
+            names, constrained NumPyro sites, centring; other inputs keep their own.
+        particles: True for independent draws, False for Markov chains; default: what
+            the run says (``Chains.particles``, kept in netCDF files), else False.
+
+    Returns:
+        A :class:`ChainSummary`; ``print`` it for a readable report.
+
+    References:
+        Vehtari et al. (2021), Bayesian Analysis 16(2) (R-hat, ESS, MCSE);
+        Betancourt (2016), arXiv:1604.00695, Eq. 7 (E-BFMI).
+
+    Example:
+        >>> report = summary(mcmc)  # a NumPyro MCMC, an InferenceData, Chains, a path...
+        >>> report.table.loc["mu", "r_hat"], report.warnings
+    """
+    idata = prepared(data, target)
+    posterior = group(idata, "posterior")
+    draws, labels = posterior_draws(posterior)
+    independent = is_particles(posterior) if particles is None else bool(particles)
+    table = iid_table(draws, labels) if independent else summary_table(idata)
+    stats = sample_stats(idata)
+    n_divergent = int(np.sum(stats["diverging"])) if "diverging" in stats else 0
+    energy = stats.get("energy")
+    bfmi = None if independent or energy is None else energy_bfmi(energy)
+    messages = convergence_warnings(table, draws, labels, n_divergent, bfmi, independent)
+    return ChainSummary(table, n_divergent, bfmi, messages, particles=independent)

@@ -7,7 +7,9 @@ from ._base import AbstractTarget as AbstractTarget
 from ._base import ExactNoisedScore as ExactNoisedScore
 from ._base import ExactSampler as ExactSampler
 from ._base import KnownNormaliser as KnownNormaliser
+from ._base import MeanFree as MeanFree
 from ._base import NoisedMarginal as NoisedMarginal
+from ._base import ParticleSystem as ParticleSystem
 from ._base import Target as Target
 from ._base import capabilities as capabilities
 from .banana import Banana as Banana

@@ -9,6 +9,10 @@ density ``log_prob(x)`` (normalised unless its docstring says otherwise) and a s
 - :class:`NoisedMarginal`: ``noised(alpha, sigma)``, the target of ``alpha X + sigma W``
   with ``W ~ N(0, I)``, itself a closed-form target.
 - :class:`KnownNormaliser`: ``log_Z``, so that ``log_prob(x) - log_Z`` is normalised.
+- :class:`MeanFree`: ``remove_mean(xs)``, for targets invariant to translations (improper
+  along the centre of mass): samples are compared, and chains diagnosed, after it.
+- :class:`ParticleSystem`: ``n_particles`` particles in ``space_dim`` dimensions, with
+  ``energy(x)`` and ``distances(xs)``; positions stay flat, ``(n_particles * space_dim,)``.
 
 Targets are equinox Modules: they pass through ``jit`` and ``vmap`` as data.
 """
@@ -131,8 +135,42 @@ def _checking_position(method, name: str):
     return checked
 
 
+@runtime_checkable
+class MeanFree(Protocol):
+    """A target invariant to translations, hence improper along the centre of mass.
+
+    ``remove_mean(xs)`` projects a batch ``(n, dim)`` onto the zero-centre-of-mass
+    subspace. The centre of mass of a chain on such a target is a free random walk, so
+    samples are compared, and chains diagnosed, after the projection.
+    """
+
+    def remove_mean(self, xs: Batch) -> Batch: ...
+
+
+@runtime_checkable
+class ParticleSystem(Protocol):
+    """``n_particles`` particles in ``space_dim`` dimensions with a pair energy.
+
+    Flat positions ``x`` of shape ``(n_particles * space_dim,)`` hold particle ``i``'s
+    coordinates at ``x[i * space_dim : (i + 1) * space_dim]``. ``energy(x)`` is the
+    potential (``log_prob = -energy``), ``distances(xs)`` the interparticle distances of
+    a batch, ``(n, n_particles (n_particles - 1) / 2)``.
+    """
+
+    @property
+    def n_particles(self) -> int: ...
+
+    @property
+    def space_dim(self) -> int: ...
+
+    def energy(self, x: Position) -> Scalar: ...
+
+    def distances(self, xs: Batch) -> Batch: ...
+
+
 def capabilities(target) -> list[str]:
-    """Names of the optional capabilities ``target`` offers, e.g. ``["sample", "log_Z"]``."""
+    """Names of the optional capabilities ``target`` offers, e.g. ``["sample", "log_Z"]``
+    (``"remove_mean"`` for a :class:`MeanFree` target)."""
     found = []
     if isinstance(target, ExactSampler):
         found.append("sample")
@@ -140,6 +178,8 @@ def capabilities(target) -> list[str]:
         found.append("noised")
     if isinstance(target, KnownNormaliser) and getattr(target, "log_Z", None) is not None:
         found.append("log_Z")
+    if isinstance(target, MeanFree):
+        found.append("remove_mean")
     return found
 
 

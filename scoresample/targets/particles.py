@@ -4,9 +4,9 @@ Positions stay flat, shape ``(n_particles * space_dim,)``, and are reshaped to
 ``(n_particles, space_dim)`` only inside this file. Both energies depend on
 interparticle distances alone, so they are invariant to translations, rotations and
 permutations of the particles. Translation invariance makes the density improper
-along the centre of mass: these targets are *mean-free* (``mean_free = True``), and
-samples and metrics are compared after :func:`remove_mean`. ``log_prob`` is
-unnormalised.
+along the centre of mass: these targets are :class:`~scoresample.targets.MeanFree`
+(and :class:`~scoresample.targets.ParticleSystem`), and samples, metrics and chain
+diagnostics are compared after :func:`remove_mean`. ``log_prob`` is unnormalised.
 
 References:
     Köhler, Klein, Noé (2020), Equivariant flows, ICML (DW-4 and LJ-13);
@@ -15,7 +15,7 @@ References:
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import equinox as eqx
 import jax
@@ -42,12 +42,14 @@ def pair_distances(x: Position, n_particles: int, space_dim: int, eps: float = 0
 
 
 class _ParticleTarget(AbstractTarget):
-    """Shared shape bookkeeping for particle systems; subclasses define ``energy``."""
+    """Shared shape bookkeeping for particle systems; subclasses define ``energy``.
+
+    Every subclass is a :class:`~scoresample.targets.ParticleSystem` and, being
+    invariant to translations, :class:`~scoresample.targets.MeanFree`.
+    """
 
     n_particles: eqx.AbstractVar[int]
     space_dim: eqx.AbstractVar[int]
-    #: The density is invariant to translations; compare samples after ``remove_mean``.
-    mean_free: ClassVar[bool] = True
 
     @property
     def dim(self) -> int:

@@ -187,5 +187,5 @@ def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_chains(tmp_path / "missing.nc")
     (tmp_path / "junk.nc").write_text("not netCDF")
-    with pytest.raises(DataError, match="posterior variable 'x'"):
+    with pytest.raises(DataError, match="junk.nc: is not a netCDF-4 file with a posterior group"):
         load_chains(tmp_path / "junk.nc")

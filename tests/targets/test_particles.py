@@ -72,3 +72,21 @@ def test_lj13_conventions():
 def test_lj_rejects_unknown_convention():
     with pytest.raises(ConfigError, match="pair_sum"):
         T.LennardJones(pair_sum="both")
+
+
+@pytest.mark.parametrize("factory", [T.dw4, T.lj13], ids=["dw4", "lj13"])
+def test_particle_targets_declare_their_protocols(factory, key):
+    target = factory()
+    assert isinstance(target, T.MeanFree) and isinstance(target, T.ParticleSystem)
+    assert "remove_mean" in T.capabilities(target)
+    xs = target.remove_mean(jax.random.normal(key, (3, target.dim)))
+    centre = np.asarray(xs).reshape(3, target.n_particles, target.space_dim).mean(axis=1)
+    np.testing.assert_allclose(centre, 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("factory", [T.gmm40, T.double_well, T.ncsn_toy])
+def test_other_targets_are_neither_mean_free_nor_particle_systems(factory):
+    """Negative control: the protocols are not satisfied by accident."""
+    target = factory()
+    assert not isinstance(target, T.MeanFree) and not isinstance(target, T.ParticleSystem)
+    assert "remove_mean" not in T.capabilities(target)

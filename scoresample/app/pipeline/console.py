@@ -7,13 +7,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from ...diagnostics import load_chains
+from ...diagnostics import as_chains, summary
 from ...errors import DataError
 from ...targets import make_target
 from ..config import load_config
 from ..report import format_number
 from .build import build_target
-from .diagnose import chain_summary, diagnose_one
+from .diagnose import diagnose_one
 from .rundir import CONFIG_FILE
 from .train import DATA_FILE
 
@@ -65,7 +65,8 @@ def print_results(result) -> None:
 
 
 def diagnose_path(path: Path, target_name: str | None = None, seed: int = 0) -> None:
-    """Print the summary and metrics of a run directory or of one chains ``.nc`` file."""
+    """Print the summary and metrics of a run directory or of one ``.nc`` file of chains
+    (ours, or one written by ArviZ, NumPyro or PyMC, with its own variable names)."""
     if path.is_dir():
         config_file = path / CONFIG_FILE
         if not config_file.exists():
@@ -89,9 +90,9 @@ def diagnose_path(path: Path, target_name: str | None = None, seed: int = 0) -> 
         raise DataError(str(path), "holds no chains", "run the experiment first")
     rows = []
     for i, file in enumerate(files):
-        chains = load_chains(file)
+        chains = as_chains(file)
         print(f"== {file.stem} ({chains.sampler}, {chains.n_chains} x {chains.n_draws} draws)")
-        print(chain_summary(chains, target)[1])
+        print(summary(file, target))
         if target is not None:
             key = jax.random.fold_in(jax.random.PRNGKey(seed), i)
             rows.append(diagnose_one(file.stem, chains, target, reference, 2000, key).row)

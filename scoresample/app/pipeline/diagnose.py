@@ -3,7 +3,6 @@ plots, and the files that hold them (``summary.csv``, ``metrics.json``, ``report
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import math
@@ -21,8 +20,6 @@ from ...diagnostics.metrics import efficiency
 from ...targets import ExactSampler, NoisedMarginal
 from .train import Trained
 
-#: Samplers whose Chains hold independent particles, not Markov chains.
-PARTICLE_SAMPLERS = ("annealed_langevin", "reverse_diffusion")
 #: (key in a row, heading) of the side-by-side table.
 COLUMNS = (
     ("label", "sampler"),
@@ -63,56 +60,15 @@ def _subsample(samples: np.ndarray, n: int, key) -> np.ndarray:
     return samples[np.sort(np.asarray(index))]
 
 
-def pseudo_chains(chains: Chains, n_groups: int = 4) -> Chains:
-    """Independent particles (all draws pooled) split into ``n_groups`` pseudo-chains.
-
-    For i.i.d. draws any split is a valid set of chains: ArviZ's R-hat is then about 1
-    and its ESS about ``n`` (a check that the particles are exchangeable), where a
-    single "chain" would have no R-hat at all.
-    """
-    total = chains.n_chains * chains.n_draws
-    n = total - total % n_groups
-    if n < n_groups * 4:
-        return chains
-    positions = chains.flat()[:n].reshape(n_groups, n // n_groups, chains.dim)
-    stats = {k: v.reshape(-1)[:n].reshape(n_groups, -1) for k, v in chains.stats.items()}
-    return dataclasses.replace(chains, positions=positions, stats=stats)
-
-
-def centred(chains: Chains, target) -> Chains:
-    """For a mean-free target (translation invariant, improper along the centre of mass),
-    the draws projected onto the zero-centre-of-mass subspace; otherwise ``chains``.
-
-    The centre of mass of such a chain is a random walk that no sampler can mix; R-hat
-    and ESS of the raw coordinates would only report that walk.
-    """
-    if not getattr(target, "mean_free", False):
-        return chains
-    flat = np.asarray(target.remove_mean(chains.flat()))
-    return dataclasses.replace(chains, positions=flat.reshape(chains.positions.shape))
-
-
-def is_particles(chains: Chains) -> bool:
-    """Independent draws rather than Markov chains: particle samplers, or chains too
-    short (fewer than 4 draws) for R-hat and ESS."""
-    return chains.sampler in PARTICLE_SAMPLERS or chains.n_draws < 4
-
-
-def chain_summary(chains: Chains, target=None):
-    """``(view, ArviZ summary)``: the draws as diagnosed (centred for mean-free targets,
-    pseudo-chains for independent particles) and their :func:`summary`."""
-    if target is not None:
-        chains = centred(chains, target)
-    view = pseudo_chains(chains) if is_particles(chains) else chains
-    return view, summary(view, target)
-
-
 def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key):
-    """Summary, efficiency and sample quality (with floors) of one run."""
-    particle = is_particles(chains)
-    view, report = chain_summary(chains, target)
+    """Summary, efficiency and sample quality (with floors) of one run.
+
+    Independent particles (``chains.particles``) have ESS = n and no R-hat; draws on a
+    mean-free target are centred (both by :func:`~scoresample.diagnostics.summary`).
+    """
+    report = summary(chains, target)
     table = report.table
-    eff = efficiency(view)
+    eff = efficiency(chains, target)
     row = {
         "label": label,
         "sampler": chains.sampler,
@@ -124,7 +80,7 @@ def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key)
         "ess_bulk_min": float(table["ess_bulk"].min()),
         "ess_bulk_median": float(table["ess_bulk"].median()),
         "ess_tail_min": float(table["ess_tail"].min()),
-        "r_hat_max": None if particle else float(table["r_hat"].max()),
+        "r_hat_max": None if chains.particles else float(table["r_hat"].max()),
         "divergences": report.n_divergent,
         "ess_per_grad_eval": eff.ess_per_grad_eval,
         "ess_per_second": eff.ess_per_second,
@@ -134,8 +90,7 @@ def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key)
     for name, value in quality.values.items():
         row[name] = value
         row[f"{name}_floor"] = quality.floors.get(name)
-    # Markov-chain warnings do not apply to independent particles (one "chain").
-    warnings = [] if particle else [f"{label}: {w}" for w in report.warnings]
+    warnings = [f"{label}: {w}" for w in report.warnings]
     return SamplerDiagnosis(label, row, table, warnings)
 
 
@@ -178,7 +133,7 @@ def make_plots(
         path = plot_dir / f"{label}_samples.png"
         plots.plot_samples(chains.flat(), target, path, title=f"{label}: samples over the target")
         figures.append((path, f"{label}: samples over the target density"))
-        if not is_particles(chains):
+        if not chains.particles:
             plots.plot_trace(chains, plot_dir / f"{label}_trace.png")
             plots.plot_rank(chains, plot_dir / f"{label}_rank.png")
             figures += [

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..._io import write_bytes, write_text
 from ...samplers import make_sampler, run
+from ...targets import MeanFree
 from ...training import fit
 from ..config import Config
 from .build import (
@@ -52,7 +53,7 @@ def mcmc_data(target, cfg, key, progress: bool) -> np.ndarray:
     )
     chains = run(spec, key, target, progress=progress)
     samples = chains.flat()[: cfg.n]
-    if getattr(target, "mean_free", False):  # the centre of mass is a free random walk
+    if isinstance(target, MeanFree):  # the centre of mass is a free random walk
         samples = np.asarray(target.remove_mean(samples))
     return samples.astype(np.float32)
 

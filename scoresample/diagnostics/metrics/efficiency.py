@@ -35,16 +35,18 @@ class Efficiency:
     ess_per_second: float
 
 
-def efficiency(chains: Chains) -> Efficiency:
+def efficiency(chains: Chains, target=None) -> Efficiency:
     """ESS per gradient evaluation and per second of a run, from its stats and timing.
 
     ``ess_per_grad_eval = min_j ESS_bulk(x_j) / sum(n_grad_evals)`` over all chains and
-    draws; ``ess_per_second = min_j ESS_bulk(x_j) / timing["sampling"]``.
+    draws; ``ess_per_second = min_j ESS_bulk(x_j) / timing["sampling"]``. Independent
+    particles (``chains.particles``) have ``ESS = n``; draws on a mean-free ``target``
+    are centred first (see :func:`scoresample.diagnostics.summary`).
 
     Example:
         >>> efficiency(chains).ess_per_grad_eval
     """
-    ess = float(np.min(ess_bulk(chains.positions)))
+    ess = float(np.min(ess_bulk(chains, target)))
     grads = chains.total_grad_evals()
     seconds = float(chains.timing.get("sampling", math.nan))
     return Efficiency(

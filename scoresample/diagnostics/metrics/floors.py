@@ -32,7 +32,8 @@ from jaxtyping import ArrayLike
 
 from ..._types import PRNGKey
 from ...errors import ConfigError
-from ...targets import ExactSampler, GaussianMixture, ManyWell
+from ...targets import ExactSampler, GaussianMixture, ManyWell, MeanFree, ParticleSystem
+from ..arviz import pooled_draws
 from ._arrays import as_samples
 from .kernel import energy_distance, ksd, mmd2
 from .modes import mode_weight_tv, well_fraction_error
@@ -80,7 +81,7 @@ def _target_specific(target, reference: np.ndarray | None):
         return lambda x: {"mode_weight_tv": mode_weight_tv(x, target)}
     if isinstance(target, ManyWell):
         return lambda x: {"well_fraction_error": well_fraction_error(x, target)}
-    if reference is not None and hasattr(target, "energy") and hasattr(target, "distances"):
+    if reference is not None and isinstance(target, ParticleSystem):
         return lambda x: particle_metrics(x, reference, target)
     return None
 
@@ -98,7 +99,7 @@ def _metric_set(target, reference, metrics, n: int) -> Callable[[np.ndarray], di
         if name in metrics and reference is not None and (name != "w2" or n <= W2_MAX_POINTS)
     }
     # KSD's trace term assumes a proper density on R^d; mean-free targets are improper.
-    use_ksd = "ksd" in metrics and not getattr(target, "mean_free", False)
+    use_ksd = "ksd" in metrics and not isinstance(target, MeanFree)
     specific = _target_specific(target, reference)
 
     def evaluate(x: np.ndarray) -> dict[str, float]:
@@ -128,10 +129,13 @@ def sample_quality(
     above 2000 samples.
 
     Args:
-        samples: ``(n, dim)`` samples to judge.
+        samples: ``(n, dim)`` samples to judge, or any chains :func:`~scoresample.
+            diagnostics.summary` accepts (Chains, ``(chain, draw, dim)`` arrays, dicts,
+            InferenceData / DataTree, NumPyro MCMC, netCDF paths), pooled over chains.
         target: the target they should follow.
         key: PRNG key for the exact reference and floor sets.
-        reference: ``(m, dim)`` reference samples for targets without an exact sampler.
+        reference: ``(m, dim)`` reference samples for targets without an exact sampler
+            (or chains, pooled likewise).
         metrics: names among ``mmd2, energy_distance, sliced_w2, w2, ksd``.
 
     Returns:
@@ -140,14 +144,14 @@ def sample_quality(
     Example:
         >>> print(sample_quality(samples, gmm40(), jax.random.PRNGKey(0)))
     """
-    x = as_samples(samples, "samples")
+    x = as_samples(pooled_draws(samples), "samples")
     exact = isinstance(target, ExactSampler)
     # Salted, so that a key the caller also split for its own samples gives other draws.
     key_ref, key_floor = jax.random.split(jax.random.fold_in(key, _KEY_SALT))
     if reference is None and exact:
         reference = target.sample(key_ref, len(x))
-    ref = None if reference is None else as_samples(reference, "reference")
-    if getattr(target, "mean_free", False):
+    ref = None if reference is None else as_samples(pooled_draws(reference), "reference")
+    if isinstance(target, MeanFree):
         x = np.asarray(target.remove_mean(x), np.float64)
         ref = None if ref is None else np.asarray(target.remove_mean(ref), np.float64)
     evaluate = _metric_set(target, ref, metrics, len(x))

@@ -15,6 +15,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ...errors import DataError
+from ...targets import ParticleSystem
 from ._arrays import as_samples, batched, to_jax
 from .transport import wasserstein_1d
 
@@ -56,7 +57,7 @@ def particle_metrics(samples: ArrayLike, reference: ArrayLike, target) -> dict[s
     Args:
         samples: ``(n, dim)`` configurations.
         reference: ``(m, dim)`` configurations from the target (e.g. long MCMC).
-        target: a particle target with ``energy`` and ``distances`` (``dw4()``, ``lj13()``).
+        target: a :class:`~scoresample.targets.ParticleSystem` (``dw4()``, ``lj13()``).
 
     Returns:
         ``{metric name: value}``.
@@ -64,7 +65,7 @@ def particle_metrics(samples: ArrayLike, reference: ArrayLike, target) -> dict[s
     Example:
         >>> particle_metrics(samples, reference, dw4())["energy_w2"]
     """
-    if not (hasattr(target, "energy") and hasattr(target, "distances")):
+    if not isinstance(target, ParticleSystem):
         raise DataError(
             "target", "is not a particle system", "use dw4(), lj13() or another particle target"
         )

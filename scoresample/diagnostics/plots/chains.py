@@ -1,7 +1,10 @@
 """Trace and rank plots of MCMC chains, drawn from the draws with matplotlib.
 
 ArviZ 0.x and 1.x plot with different APIs (the latter through arviz-plots); drawing
-from ``Chains.positions`` directly gives the same figure under both.
+from the draws directly gives the same figure under both. Both take any run
+:func:`~scoresample.diagnostics.summary` takes (Chains, arrays, dicts, InferenceData /
+DataTree, NumPyro MCMC, netCDF paths), flattened by
+:func:`~scoresample.diagnostics.as_chains`.
 
 - :func:`plot_trace`: per coordinate, the draws of each chain against iteration (with
   divergent draws marked) and each chain's histogram.
@@ -21,6 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...chains import Chains
+from ..arviz import as_chains
 from . import _style
 
 MAX_DIMS = 6
@@ -56,7 +60,7 @@ def _trace_row(trace_ax, hist_ax, values: np.ndarray, divergent: np.ndarray | No
 
 
 def plot_trace(
-    chains: Chains,
+    data,
     path: str | os.PathLike | None = None,
     dims: list[int] | None = None,
     title: str | None = None,
@@ -66,7 +70,7 @@ def plot_trace(
     Divergent draws (``stats["diverging"]``) are marked as red ticks under the traces.
 
     Args:
-        chains: the run.
+        data: the run: Chains or any input of :func:`~scoresample.diagnostics.as_chains`.
         path: where to write the PNG (atomically); None to only return the figure.
         dims: coordinates to show (default the first ``min(dim, 6)``).
         title: the figure title (default names the sampler).
@@ -77,6 +81,7 @@ def plot_trace(
     Example:
         >>> plot_trace(chains, "run/trace.png")
     """
+    chains = as_chains(data)
     dims, labels = _selected(chains, dims)
     fig, axes = _style.new_figure(len(dims), 2, panel=(5.0, 2.0))
     diverging = chains.stats.get("diverging")
@@ -135,7 +140,7 @@ def _rank_panel(ax, values: np.ndarray, bins: int) -> None:
 
 
 def plot_rank(
-    chains: Chains,
+    data,
     path: str | os.PathLike | None = None,
     dims: list[int] | None = None,
     bins: int = 20,
@@ -148,7 +153,7 @@ def plot_rank(
     99% range of a bin count under uniform ranks.
 
     Args:
-        chains: the run.
+        data: the run: Chains or any input of :func:`~scoresample.diagnostics.as_chains`.
         path: where to write the PNG (atomically); None to only return the figure.
         dims: coordinates to show (default the first ``min(dim, 6)``).
         bins: rank bins per chain.
@@ -160,6 +165,7 @@ def plot_rank(
     Example:
         >>> plot_rank(chains, "run/rank.png")
     """
+    chains = as_chains(data)
     dims, labels = _selected(chains, dims)
     panel = (3.8, 1.0 + 0.6 * chains.n_chains)
     fig, axes = _style.new_figure(*_style.grid_shape(len(dims), 3), panel=panel)

@@ -5,6 +5,9 @@
   marginal is closed form, a reference cloud otherwise; histograms on the diagonal).
 - :func:`plot_marginals`: one histogram per coordinate against the exact marginal
   density (or a reference histogram).
+
+Samples are ``(n, d)`` arrays, or any run :func:`~scoresample.diagnostics.summary`
+takes, pooled over chains (its coordinate names label the axes).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 from matplotlib.figure import Figure
 
+from ..arviz import as_chains, is_array_like, pooled_draws
 from ..metrics._arrays import as_samples
 from . import _style
 from ._marginals import marginal_log_density, pair_log_density
@@ -22,6 +26,14 @@ from ._marginals import marginal_log_density, pair_log_density
 #: Log-density contours span this many nats below the highest value on the grid.
 CONTOUR_DEPTH = 12.0
 GRID = 160
+
+
+def _samples_and_names(samples, names: list[str] | None):
+    """``(n, d)`` samples of any input, and names: the given ones, else the run's own."""
+    x = as_samples(pooled_draws(samples), "samples")
+    if names is None and not is_array_like(samples):
+        names = as_chains(samples).coordinate_names
+    return x, names
 
 
 def _bounds(*sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -82,13 +94,13 @@ def plot_samples(
     """Scatter ``samples`` over the target's log-density contours (pairs grid beyond 2-D).
 
     Args:
-        samples: ``(n, d)`` samples.
+        samples: ``(n, d)`` samples, or a run pooled over chains (see module docstring).
         target: optional target; contours where a pair's marginal is closed form.
         path: where to write the PNG (atomically); None to only return the figure.
         reference: optional ``(m, d)`` exact or reference samples, drawn in grey where
             no closed-form density exists.
         dims: coordinates of the pairs grid (default the first ``min(d, 4)``).
-        names: coordinate names for the axes (default ``x[j]``).
+        names: coordinate names for the axes (default the run's own, else ``x[j]``).
         max_points: at most this many points per cloud (evenly thinned).
         title: the figure title.
 
@@ -98,8 +110,8 @@ def plot_samples(
     Example:
         >>> plot_samples(samples, gmm40(), "run/samples.png")
     """
-    x = as_samples(samples, "samples")
-    ref = None if reference is None else as_samples(reference, "reference")
+    x, names = _samples_and_names(samples, names)
+    ref = None if reference is None else as_samples(pooled_draws(reference), "reference")
     dims = list(range(min(x.shape[1], 4))) if dims is None else list(dims)
     labels = _style.dim_labels(x.shape[1], names)
     low, high = _bounds(x, ref)
@@ -168,13 +180,13 @@ def plot_marginals(
     """One histogram per coordinate against its exact marginal density (or a reference).
 
     Args:
-        samples: ``(n, d)`` samples.
+        samples: ``(n, d)`` samples, or a run pooled over chains (see module docstring).
         target: optional target with a closed-form marginal (mixtures, Gaussians, wells).
         path: where to write the PNG (atomically); None to only return the figure.
         reference: optional ``(m, d)`` reference samples, drawn as a black outline when
             the marginal is not closed form.
         dims: coordinates to show (default the first ``min(d, 12)``).
-        names: coordinate names (default ``x[j]``).
+        names: coordinate names (default the run's own, else ``x[j]``).
         bins: histogram bins per panel.
         title: the figure title.
 
@@ -184,8 +196,8 @@ def plot_marginals(
     Example:
         >>> plot_marginals(samples, many_well(8), "run/marginals.png")
     """
-    x = as_samples(samples, "samples")
-    ref = None if reference is None else as_samples(reference, "reference")
+    x, names = _samples_and_names(samples, names)
+    ref = None if reference is None else as_samples(pooled_draws(reference), "reference")
     dims = list(range(min(x.shape[1], 12))) if dims is None else list(dims)
     labels = _style.dim_labels(x.shape[1], names)
     low, high = _bounds(x, ref)

@@ -15,7 +15,7 @@ import pytest
 from scoresample.app.cli import main
 from scoresample.samplers import sampler_settings
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
+MODELS = Path(__file__).resolve().parents[3] / "models"
 FAST = {"ncsn_toy", "eight_schools", "half_moons_ism"}
 #: Reduced values of settings, applied where a sampler has the setting.
 SMALL_SAMPLER = {
