@@ -17,7 +17,7 @@ from ..._io import write_text
 from ...chains import Chains
 from ...diagnostics import plots, sample_quality, summary
 from ...diagnostics.metrics import efficiency
-from ...targets import ExactSampler, NoisedMarginal
+from ...targets import ExactNoisedScore, ExactSampler, NoisedMarginal
 from .train import Trained
 
 #: (key in a row, heading) of the side-by-side table.
@@ -150,10 +150,7 @@ def make_plots(
 
 def _score_field(target, trained: Trained, path: Path):
     process = trained.process
-
-    def exact(y, t):
-        return target.noised(process.alpha(t), process.sigma(t)).score(y)
-
+    exact = ExactNoisedScore(target, process)
     low, high = process.t_range
     times = [low + f * (high - low) for f in (0.0, 0.1, 0.3, 0.6)]
     ref = np.asarray(target.sample(jax.random.PRNGKey(0), 2000))
