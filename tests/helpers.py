@@ -1,6 +1,9 @@
-"""Honest statistical checks: estimates against exact values as z-scores."""
+"""Helpers of the test suite: estimates against exact values as z-scores, and the zoo."""
 
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -42,3 +45,12 @@ def relative_error(a, b) -> float:
     """``max |a - b| / (max |b| + 1e-6)`` over a batch."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.max(np.abs(a - b)) / (np.max(np.abs(b)) + 1e-6))
+
+
+def zoo_module(name: str):
+    """A Python file of ``models/`` (the zoo is not a package), imported by path."""
+    path = Path(__file__).resolve().parents[1] / "models" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"zoo_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -67,17 +67,10 @@ def _mala(settings: dict, model: SamplingModel, dim: int) -> Sampler:
 
 
 def _hmc(settings: dict, model: SamplingModel, dim: int) -> Sampler:
-    logdensity_fn = model.require("log_prob", "hmc")
-    parameters = _hmc_parameters(settings, "hmc", dim)
     n_leapfrog = settings["num_integration_steps"]
-    warmup = hmc.window_warmup(
-        blackjax.hmc,
-        logdensity_fn,
-        parameters,
-        settings["target_acceptance_rate"],
-        num_integration_steps=n_leapfrog,
+    algorithm, parameters, warmup = _hamiltonian(
+        blackjax.hmc, "hmc", settings, model, dim, num_integration_steps=n_leapfrog
     )
-    algorithm = partial(blackjax.hmc, logdensity_fn, num_integration_steps=n_leapfrog)
     return Sampler(
         algorithm,
         parameters,
@@ -88,19 +81,20 @@ def _hmc(settings: dict, model: SamplingModel, dim: int) -> Sampler:
 
 
 def _nuts(settings: dict, model: SamplingModel, dim: int) -> Sampler:
-    logdensity_fn = model.require("log_prob", "nuts")
-    parameters = _hmc_parameters(settings, "nuts", dim)
     doublings = settings["max_num_doublings"]
-    warmup = hmc.window_warmup(
-        blackjax.nuts,
-        logdensity_fn,
-        parameters,
-        settings["target_acceptance_rate"],
-        max_num_doublings=doublings,
-    )
     return Sampler(
-        partial(blackjax.nuts, logdensity_fn, max_num_doublings=doublings), parameters, warmup
+        *_hamiltonian(blackjax.nuts, "nuts", settings, model, dim, max_num_doublings=doublings)
     )
+
+
+def _hamiltonian(top_level, name: str, settings: dict, model: SamplingModel, dim: int, **extra):
+    """``(algorithm, parameters, warmup)`` of BlackJAX's ``hmc`` or ``nuts`` on the model's
+    log density, with Stan's window adaptation; ``extra`` goes to the algorithm."""
+    logdensity_fn = model.require("log_prob", name)
+    parameters = _hmc_parameters(settings, name, dim)
+    target_rate = settings["target_acceptance_rate"]
+    warmup = hmc.window_warmup(top_level, logdensity_fn, parameters, target_rate, **extra)
+    return partial(top_level, logdensity_fn, **extra), parameters, warmup
 
 
 def _ula(settings: dict, model: SamplingModel, dim: int) -> Sampler:

@@ -1,14 +1,12 @@
 """Another library's chains: NumPyro's eight schools, centred (it diverges), diagnosed as
 an MCMC object, as ArviZ's InferenceData / DataTree, and as a netCDF file on the CLI."""
 
-import importlib.util
-from pathlib import Path
-
 import jax
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pytest
+from helpers import zoo_module
 from numpyro.infer import MCMC, NUTS
 
 from scoresample import summary
@@ -16,17 +14,7 @@ from scoresample.app.cli import main
 from scoresample.diagnostics import as_chains
 from scoresample.diagnostics.arviz import ARVIZ_MAJOR, az
 
-
-def _zoo_module(name: str):
-    """A Python file of ``models/`` (the zoo is not a package), imported by path."""
-    path = Path(__file__).resolve().parents[2] / "models" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"zoo_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-(SIGMA,), OBSERVED = _zoo_module("eight_schools").data()
+(SIGMA,), OBSERVED = zoo_module("eight_schools").data()
 LABELS = ["mu", "tau", *[f"theta[{j}]" for j in range(8)]]
 
 

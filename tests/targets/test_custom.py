@@ -1,29 +1,17 @@
 """User log densities and NumPyro models as targets."""
 
-import importlib.util
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import zoo_module
 from numpyro.infer.util import potential_energy
 
 from scoresample import targets as T
 from scoresample.errors import ConfigError
 
-
-def _zoo_module(name: str):
-    """A Python file of ``models/`` (the zoo is not a package), imported by path."""
-    path = Path(__file__).resolve().parents[2] / "models" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"zoo_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 #: Non-centred eight schools, the zoo's model and data.
-_EIGHT_SCHOOLS = _zoo_module("eight_schools")
+_EIGHT_SCHOOLS = zoo_module("eight_schools")
 eight_schools = _EIGHT_SCHOOLS.model
 (SIGMA,), _observed = _EIGHT_SCHOOLS.data()
 Y = _observed["y"]
