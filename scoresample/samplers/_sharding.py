@@ -34,6 +34,11 @@ class ChainLayout(NamedTuple):
     def n_devices(self) -> int:
         return self.mesh.size
 
+    @property
+    def key(self) -> tuple:
+        """What a compiled program depends on: the devices, in order, and the padding."""
+        return tuple(d.id for d in self.mesh.devices.flat), self.n_padded
+
 
 def chain_layout(n_chains: int, devices: Sequence | None = None) -> ChainLayout:
     """The layout of ``n_chains`` over ``devices`` (default: all devices of all hosts)."""
@@ -66,16 +71,23 @@ def replicate(layout: ChainLayout, tree):
     return jax.tree.map(replicate_leaf, tree)
 
 
-def per_chain(fn: Callable, layout: ChainLayout, n_shared: int = 0) -> Callable:
-    """``fn`` vmapped over the leading axis of its arguments, sharded and jitted.
+def per_chain(
+    fn: Callable, layout: ChainLayout, n_shared: int = 0, sequential: bool = False
+) -> Callable:
+    """``fn`` mapped over the leading axis of its arguments, sharded and jitted.
 
-    The last ``n_shared`` arguments are the same for every chain (replicated).
+    The last ``n_shared`` arguments are the same for every chain (replicated). Within a
+    device the chains run vectorised (``vmap``: in lockstep, best for many cheap chains
+    and accelerators) or, with ``sequential``, one after another (``lax.map``: a chain
+    whose step takes longer does not hold the others back).
     """
 
     def batched(*args):
         n_batched = len(args) - n_shared
-        in_axes = (0,) * n_batched + (None,) * n_shared
-        return jax.vmap(fn, in_axes=in_axes)(*args)
+        chains, shared = args[:n_batched], args[n_batched:]
+        if sequential:
+            return jax.lax.map(lambda one: fn(*one, *shared), chains)
+        return jax.vmap(fn, in_axes=(0,) * n_batched + (None,) * n_shared)(*args)
 
     def sharded(*args):
         specs = (P(AXIS),) * (len(args) - n_shared) + (P(),) * n_shared

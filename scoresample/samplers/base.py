@@ -4,9 +4,15 @@ metadata, and the ArviZ statistics read off any BlackJAX step.
 BlackJAX's top-level API builds a ``SamplingAlgorithm(init, step)`` from a model and
 parameters (``blackjax.nuts(logdensity_fn, step_size, inverse_mass_matrix)``); an
 adaptation returns the parameters to build it with. :class:`Sampler` is exactly that,
-with the model bound: ``algorithm(**parameters)``, the ``parameters`` to use without
-warm-up, a ``warmup`` that returns adapted ones, and what :func:`scoresample.samplers.run`
-must know (independent particles or Markov chains, gradient evaluations per step).
+with the model bound: ``algorithm(**shared, **parameters)``, the per-chain
+``parameters`` to use without warm-up, a ``warmup`` that returns adapted ones, arrays
+``shared`` by every chain (schedules), and what :func:`scoresample.samplers.run` must know
+(independent particles or Markov chains, gradient evaluations per step, whether
+trajectories have data-dependent lengths).
+
+Every value a user may sweep (step sizes, mass matrices, noise levels, time grids) is
+a parameter or a shared array, never a constant of the algorithm: ``run`` passes them
+to its compiled programs as arguments, so a new value compiles nothing.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ class Sampler(NamedTuple):
     """A sampler with its model bound.
 
     Attributes:
-        algorithm: ``algorithm(**parameters) -> SamplingAlgorithm`` (BlackJAX's shape).
-        parameters: used when no warm-up runs, and where the warm-up starts (may be empty).
-        warmup: ``(rng_key, position, num_steps) -> (state, parameters)``, each chain
-            adapting its own parameters; None makes warm-up steps plain burn-in.
+        algorithm: ``algorithm(**shared, **parameters) -> SamplingAlgorithm`` (BlackJAX's
+            shape).
+        parameters: per-chain arrays, used when no warm-up runs and where the warm-up
+            starts (may be empty).
+        warmup: ``(rng_key, position, parameters, num_steps) -> (state, parameters)``,
+            each chain adapting its own parameters from the given ones; None makes
+            warm-up steps plain burn-in.
         particles: one step turns its starting point into one independent draw (annealed
             Langevin, reverse diffusion) rather than moving a Markov chain.
         grad_evals_per_step: score or gradient evaluations per step; None reads them from
@@ -36,6 +45,9 @@ class Sampler(NamedTuple):
         report: settings to record in :attr:`scoresample.Chains.settings`.
         extra_stats: ``(old_state, new_state, info, parameters) -> dict`` of statistics
             that :func:`draw_stats` cannot read off ``info`` (HMC's energy at the draw).
+        shared: arrays the same for every chain (a noise schedule, a time grid).
+        variable_length: a step's cost depends on the state (NUTS's tree depth), so
+            vectorised chains wait for the slowest; ``run`` may run them one by one.
     """
 
     algorithm: Callable[..., SamplingAlgorithm]
@@ -46,6 +58,8 @@ class Sampler(NamedTuple):
     prior: Callable | None = None
     report: dict | None = None
     extra_stats: Callable | None = None
+    shared: dict[str, Any] | None = None
+    variable_length: bool = False
 
 
 def from_algorithm(algorithm: SamplingAlgorithm, particles: bool = False) -> Sampler:

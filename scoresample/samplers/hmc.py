@@ -39,27 +39,27 @@ def energy_at_draw(old_state, new_state, info: HMCInfo, parameters: dict) -> dic
     return {"energy": jnp.where(info.is_accepted, info.energy, -old_state.logdensity + kinetic)}
 
 
-def window_warmup(algorithm, logdensity_fn, parameters: dict, target_acceptance_rate, **extra):
+def window_warmup(algorithm, logdensity_fn, target_acceptance_rate, diagonal: bool, **extra):
     """BlackJAX window adaptation (Stan's schedule) for ``algorithm`` (``blackjax.hmc`` or
-    ``blackjax.nuts``) as ``(rng_key, position, num_steps) -> (state, parameters)`` with
-    the adapted ``step_size`` and ``inverse_mass_matrix``, one chain at a time.
+    ``blackjax.nuts``) as ``(rng_key, position, parameters, num_steps) -> (state,
+    parameters)``, one chain at a time, from the given ``step_size`` and
+    ``inverse_mass_matrix`` to the adapted ones.
 
-    It starts from ``parameters`` and adapts a diagonal or a dense matrix, as the
-    starting ``inverse_mass_matrix`` is one. ``extra`` goes to the algorithm
-    (``num_integration_steps``, ``max_num_doublings``).
+    It adapts a diagonal or (``diagonal=False``) a dense matrix. ``extra`` goes to the
+    algorithm (``num_integration_steps``, ``max_num_doublings``).
     """
-    adaptation = blackjax.window_adaptation(
-        algorithm,
-        logdensity_fn,
-        is_mass_matrix_diagonal=parameters["inverse_mass_matrix"].ndim == 1,
-        initial_inverse_mass_matrix=parameters["inverse_mass_matrix"],
-        initial_step_size=parameters["step_size"],
-        target_acceptance_rate=target_acceptance_rate,
-        adaptation_info_fn=get_filter_adapt_info_fn(),
-        **extra,
-    )
 
-    def warmup(rng_key, position, num_steps: int):
+    def warmup(rng_key, position, parameters: dict, num_steps: int):
+        adaptation = blackjax.window_adaptation(
+            algorithm,
+            logdensity_fn,
+            is_mass_matrix_diagonal=diagonal,
+            initial_inverse_mass_matrix=parameters["inverse_mass_matrix"],
+            initial_step_size=parameters["step_size"],
+            target_acceptance_rate=target_acceptance_rate,
+            adaptation_info_fn=get_filter_adapt_info_fn(),
+            **extra,
+        )
         (state, adapted), _ = adaptation.run(rng_key, position, num_steps)
         return state, {
             "step_size": adapted["step_size"],

@@ -84,15 +84,16 @@ def as_top_level_api(logdensity_fn: LogDensityFn, step_size: float) -> SamplingA
     return build_sampling_algorithm(build_kernel(), init, logdensity_fn, kernel_args=(step_size,))
 
 
-def dual_averaging_warmup(logdensity_fn, initial_step_size: float, target: float = 0.574):
-    """A MALA warm-up ``(key, position, num_steps) -> (state, {"step_size": h})``.
+def dual_averaging_warmup(logdensity_fn, target: float = 0.574):
+    """A MALA warm-up ``(key, position, {"step_size": h0}, num_steps) -> (state,
+    {"step_size": h})`` that starts from ``h0``.
 
     ``log h_{t+1} = mu - sqrt(t) / (gamma (t + t0)) sum_i (target - a_i)``, the returned
     ``h`` being the weighted average of the iterates (Hoffman & Gelman 2014, Eq. 6).
 
     Example:
-        >>> warmup = dual_averaging_warmup(lambda x: -0.5 * x @ x, 1.0)
-        >>> state, params = warmup(jax.random.PRNGKey(0), jnp.zeros(3), 200)
+        >>> warmup = dual_averaging_warmup(lambda x: -0.5 * x @ x)
+        >>> state, params = warmup(jax.random.PRNGKey(0), jnp.zeros(3), {"step_size": 1.0}, 200)
     """
     da_init, da_update, da_final = dual_averaging_adaptation(target)
     kernel = build_kernel()
@@ -102,8 +103,8 @@ def dual_averaging_warmup(logdensity_fn, initial_step_size: float, target: float
         state, info = kernel(key, state, logdensity_fn, jnp.exp(da_state.log_step_size))
         return (state, da_update(da_state, info.acceptance_rate)), None
 
-    def warmup(key, position, num_steps: int):
-        carry = (init(position, logdensity_fn), da_init(initial_step_size))
+    def warmup(key, position, parameters: dict, num_steps: int):
+        carry = (init(position, logdensity_fn), da_init(parameters["step_size"]))
         (state, da_state), _ = jax.lax.scan(one_step, carry, jax.random.split(key, num_steps))
         return state, {"step_size": da_final(da_state)}
 

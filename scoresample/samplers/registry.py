@@ -43,6 +43,11 @@ CHAIN_SETTINGS = {
     "num_warmup": Setting(1000, V.non_negative_int, "adaptation (or burn-in) steps, discarded"),
     "num_samples": Setting(1000, V.positive_int, "draws kept per chain, after thinning"),
     "thinning": Setting(1, V.positive_int, "kernel steps per kept draw"),
+    "chain_method": Setting(
+        "auto",
+        V.choice("auto", "vectorized", "sequential"),
+        "chains of a device in lockstep (vmap) or one by one (auto: one by one for NUTS on CPU)",
+    ),
 }
 _STEP = Setting(None, V.optional_positive_float, "step size; the warm-up's starting value (1.0)")
 _HMC_FAMILY = {
@@ -59,9 +64,7 @@ _HMC_FAMILY = {
 def _mala(settings: dict, model: SamplingModel, dim: int) -> Sampler:
     logdensity_fn = model.require("log_prob", "mala")
     step_size = _initial_step_size(settings, "mala")
-    warmup = mala.dual_averaging_warmup(
-        logdensity_fn, step_size, settings["target_acceptance_rate"]
-    )
+    warmup = mala.dual_averaging_warmup(logdensity_fn, settings["target_acceptance_rate"])
     algorithm = partial(mala.as_top_level_api, logdensity_fn)
     return Sampler(algorithm, {"step_size": jnp.asarray(step_size)}, warmup, grad_evals_per_step=1)
 
@@ -83,7 +86,8 @@ def _hmc(settings: dict, model: SamplingModel, dim: int) -> Sampler:
 def _nuts(settings: dict, model: SamplingModel, dim: int) -> Sampler:
     doublings = settings["max_num_doublings"]
     return Sampler(
-        *_hamiltonian(blackjax.nuts, "nuts", settings, model, dim, max_num_doublings=doublings)
+        *_hamiltonian(blackjax.nuts, "nuts", settings, model, dim, max_num_doublings=doublings),
+        variable_length=True,
     )
 
 
@@ -92,8 +96,9 @@ def _hamiltonian(top_level, name: str, settings: dict, model: SamplingModel, dim
     log density, with Stan's window adaptation; ``extra`` goes to the algorithm."""
     logdensity_fn = model.require("log_prob", name)
     parameters = _hmc_parameters(settings, name, dim)
+    diagonal = parameters["inverse_mass_matrix"].ndim == 1
     target_rate = settings["target_acceptance_rate"]
-    warmup = hmc.window_warmup(top_level, logdensity_fn, parameters, target_rate, **extra)
+    warmup = hmc.window_warmup(top_level, logdensity_fn, target_rate, diagonal, **extra)
     return partial(top_level, logdensity_fn, **extra), parameters, warmup
 
 
@@ -116,8 +121,9 @@ def _annealed_langevin(settings: dict, model: SamplingModel, dim: int) -> Sample
     n_steps, denoise = settings["n_steps_per_level"], settings["denoise"]
     report = {name: np.asarray(value).tolist() for name, value in levels._asdict().items()}
     return Sampler(
-        lambda: annealed_langevin.as_top_level_api(score_fn, levels, n_steps, denoise),
+        lambda levels: annealed_langevin.as_top_level_api(score_fn, levels, n_steps, denoise),
         {},
+        shared={"levels": levels},
         particles=True,
         grad_evals_per_step=settings["n_levels"] * n_steps + denoise,
         prior=normal_prior(first),
@@ -137,8 +143,9 @@ def _reverse_diffusion(settings: dict, model: SamplingModel, dim: int) -> Sample
     )
     corrector, denoise = settings["corrector_steps"], settings["denoise"]
     return Sampler(
-        lambda: reverse_diffusion.as_top_level_api(score_fn, grid, corrector, denoise),
+        lambda grid: reverse_diffusion.as_top_level_api(score_fn, grid, corrector, denoise),
         {},
+        shared={"grid": grid},
         particles=True,
         grad_evals_per_step=settings["n_steps"] * (1 + corrector) + denoise,
         prior=normal_prior(float(model.process.sigma(grid.times[0]))),
@@ -179,12 +186,15 @@ def _hmc_parameters(settings: dict, sampler: str, dim: int) -> dict:
 
 class Entry(NamedTuple):
     """A sampler name: the role of the model it drives on (see :mod:`scoresample.roles`),
-    whether it yields independent particles, its settings and its builder."""
+    whether it yields independent particles, its settings, its builder, and the settings
+    whose values reach the compiled sampler only as arguments (parameters or shared
+    arrays), so that a new value compiles nothing; every other setting is structural."""
 
     role: str
     particles: bool
     settings: dict[str, Setting]
     build: Callable[[dict, SamplingModel, int], Sampler]
+    runtime: frozenset[str] = frozenset()
 
 
 SAMPLERS: dict[str, Entry] = {
@@ -197,6 +207,7 @@ SAMPLERS: dict[str, Entry] = {
             "target_acceptance_rate": Setting(0.574, V.probability, "dual-averaging target"),
         },
         _mala,
+        frozenset({"step_size"}),
     ),
     "hmc": Entry(
         "log_prob",
@@ -206,12 +217,14 @@ SAMPLERS: dict[str, Entry] = {
             "num_integration_steps": Setting(10, V.positive_int, "leapfrog steps per transition"),
         },
         _hmc,
+        frozenset({"step_size", "inverse_mass_matrix"}),
     ),
     "nuts": Entry(
         "log_prob",
         False,
         {**_HMC_FAMILY, "max_num_doublings": Setting(10, V.positive_int, "maximum tree depth")},
         _nuts,
+        frozenset({"step_size", "inverse_mass_matrix"}),
     ),
     "ula": Entry(
         "score",
@@ -226,6 +239,7 @@ SAMPLERS: dict[str, Entry] = {
             ),
         },
         _ula,
+        frozenset({"step_size"}),
     ),
     "annealed_langevin": Entry(
         "noised_score",
@@ -246,6 +260,7 @@ SAMPLERS: dict[str, Entry] = {
             "denoise": Setting(True, V.boolean, "finish with Tweedie's denoising step"),
         },
         _annealed_langevin,
+        frozenset({"step_size", "sigma_first", "sigma_last"}),
     ),
     "reverse_diffusion": Entry(
         "noised_score",
@@ -261,6 +276,7 @@ SAMPLERS: dict[str, Entry] = {
             "denoise": Setting(True, V.boolean, "finish with Tweedie's denoising step"),
         },
         _reverse_diffusion,
+        frozenset({"t_start", "t_end", "time_grid", "corrector_snr"}),
     ),
 }
 
@@ -293,6 +309,16 @@ class SamplerSpec:
     def particles(self) -> bool:
         """True when each chain yields one independent draw (a particle sampler)."""
         return self.algorithm is None and SAMPLERS[self.name].particles
+
+    @property
+    def trace_key(self) -> tuple:
+        """What of this spec changes the compiled sampler: the name (or the ready
+        algorithm) and the structural settings. Runtime settings (step sizes, mass
+        matrices, noise levels) are left out, and so are the run's sizes, which the
+        shapes of the arguments and the programs' own keys carry."""
+        if self.algorithm is not None:
+            return ("algorithm", self.algorithm, _frozen(self.settings, {"name", *_SIZES}))
+        return (self.name, _frozen(self.settings, SAMPLERS[self.name].runtime | _SIZES))
 
     def build(self, model: SamplingModel, dim: int) -> Sampler:
         """The :class:`~scoresample.samplers.base.Sampler` of this spec on ``model``."""
@@ -344,6 +370,19 @@ def validate(sampler: str, table: dict[str, Setting], given: dict[str, Any]) -> 
         key: setting.check(given.get(key, setting.default), f"{sampler}.{key}")
         for key, setting in table.items()
     }
+
+
+#: Settings that size a run; ``run`` keys its programs by the sizes they depend on.
+_SIZES = frozenset({"n_chains", "num_warmup", "num_samples"})
+
+
+def _frozen(settings: dict, leave_out) -> tuple:
+    """``settings`` without ``leave_out`` as a hashable, sorted tuple."""
+    return tuple(
+        (key, tuple(np.ravel(v).tolist()) if isinstance(v, np.ndarray) else v)
+        for key, v in sorted(settings.items())
+        if key not in leave_out
+    )
 
 
 def _entry(name) -> Entry:

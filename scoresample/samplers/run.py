@@ -44,7 +44,8 @@ from .._types import Batch, PRNGKey
 from .._validate import positive_int
 from ..chains import Chains
 from ..errors import ConfigError, DataError, NonFiniteError
-from ._sharding import ChainLayout, chain_layout, fetch, per_chain, put, replicate
+from . import _programs
+from ._sharding import chain_layout, fetch, per_chain, put, replicate
 from .base import Sampler, draw_stats, normal_prior
 from .model import SamplingModel, check_output, sampling_model
 from .registry import SamplerSpec, make_sampler
@@ -138,8 +139,7 @@ def run(
         check_output(roles.require(spec.role, spec.name), spec.role, dim, spec.name)
     key_start, key_chains = jax.random.split(key)
     warm_keys, sample_keys, wrap = _chain_keys(key_chains, n)
-    build = partial(spec.build, dim=dim)
-    runner = _Runner(roles, build, chain_layout(n, devices), settings, wrap, progress)
+    runner = _Runner(spec, roles, dim, chain_layout(n, devices), wrap, progress)
     built = runner.sampler
     x0 = _initial_positions(initial_positions, built, key_start, n, dim)
     states, params = runner.warm_up(warm_keys, x0)
@@ -198,10 +198,15 @@ def _chain_keys(key, n: int):
     chain = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
     warm, sample = (jax.vmap(lambda k, j=j: jax.random.fold_in(k, j))(chain) for j in (0, 1))
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        impl = jax.random.key_impl(key)
+        wrap = partial(jax.random.wrap_key_data, impl=jax.random.key_impl(key))
         data = [np.asarray(jax.random.key_data(k)) for k in (warm, sample)]
-        return data[0], data[1], lambda raw: jax.random.wrap_key_data(raw, impl=impl)
-    return np.asarray(warm), np.asarray(sample), lambda raw: raw
+        return data[0], data[1], wrap
+    return np.asarray(warm), np.asarray(sample), _raw_key
+
+
+def _raw_key(raw):
+    """Raw ``uint32`` key data are keys as they are."""
+    return raw
 
 
 def _reduce(name: str, values):
@@ -240,44 +245,54 @@ def _chunking(n: int, progress: bool) -> tuple[int, int]:
 
 
 class _Runner:
-    """One run's phases over a chain layout, timing compilation and execution apart."""
+    """One run's phases over a chain layout, timing compilation and execution apart; its
+    programs come from :mod:`._programs` when an equal run compiled them before."""
 
-    def __init__(
-        self, model: SamplingModel, build: Callable, layout: ChainLayout, settings, wrap, progress
-    ):
-        self.sampler, self.layout, self.settings = build(model), layout, settings
+    def __init__(self, spec: SamplerSpec, model: SamplingModel, dim: int, layout, wrap, progress):
+        self.build = partial(spec.build, dim=dim)
+        self.sampler, self.layout, self.settings = self.build(model), layout, spec.settings
         self.wrap, self.progress = wrap, progress
         self.timing = {"compile": 0.0, "warmup": 0.0, "sampling": 0.0}
         arrays, self.model_rest = eqx.partition(model, eqx.is_array)
-        self.model_arrays, self.build = replicate(layout, arrays), build
+        self.model_arrays = replicate(layout, arrays)
+        self.shared = replicate(layout, self.sampler.shared or {})
+        self.sequential = _sequential(spec.settings.get("chain_method"), self.sampler)
+        static = _programs.model_key(self.model_rest)
+        self.pins = static[1] if static else ()
+        self.key = None if static is None else (
+            spec.trace_key, static[0], dim, layout.key, str(getattr(wrap, "keywords", "")),
+            self.sequential,
+        )  # fmt: skip
 
-    def per_chain(self, fn: Callable, n_shared: int = 0) -> Callable:
-        """:func:`per_chain` of ``fn(sampler, *args)``, called as ``(*args, model_arrays)``.
+    def program(self, phase: str, fn: Callable, args: tuple, n_shared: int = 0):
+        """The executable of ``fn(sampler, shared, *args)`` over chains, called as
+        ``(*args, shared, model_arrays)``; the last ``n_shared`` of ``args`` are the same
+        for every chain.
 
-        The sampler is built inside the trace from the model's arrays, the last argument,
-        shared by all chains; its schedules and parameters are computed eagerly, exactly
-        as on the host, so only the model's arrays are traced.
+        The sampler is built inside the trace from the model's arrays, shared by all
+        chains; its schedules and parameters are computed eagerly, exactly as on the
+        host, so only the model's arrays are traced (and the shared arrays, which the
+        algorithm takes as arguments).
         """
         build, rest = self.build, self.model_rest
 
-        def with_sampler(*args):
+        def with_sampler(*all_args):
             with jax.ensure_compile_time_eval():
-                traced = build(eqx.combine(args[-1], rest))
-            return fn(traced, *args[:-1])
+                traced = build(eqx.combine(all_args[-1], rest))
+            return fn(traced, all_args[-2], *all_args[:-2])
 
-        return per_chain(with_sampler, self.layout, n_shared=n_shared + 1)
+        def make():
+            return per_chain(with_sampler, self.layout, n_shared + 2, self.sequential)
 
-    def compile(self, fn, args):
+        key = None if self.key is None else (phase, self.key)
+        full_args = (*args, self.shared, self.model_arrays)
+        return _programs.compiled(key, make, full_args, self.timing, self.pins), full_args
+
+    def execute(self, phase: str, fn: Callable, args: tuple, timing: str):
+        compiled, full_args = self.program(phase, fn, args)
         start = time.perf_counter()
-        compiled = fn.lower(*args).compile()
-        self.timing["compile"] += time.perf_counter() - start
-        return compiled
-
-    def execute(self, fn, args, phase: str):
-        compiled = self.compile(fn, args)
-        start = time.perf_counter()
-        out = jax.block_until_ready(compiled(*args))
-        self.timing[phase] += time.perf_counter() - start
+        out = jax.block_until_ready(compiled(*full_args))
+        self.timing[timing] += time.perf_counter() - start
         return out
 
     def check_initial(self, states) -> None:
@@ -296,24 +311,27 @@ class _Runner:
 
     def warm_up(self, keys, x0):
         """Initial states, then adaptation (or burn-in); returns ``(states, params)``."""
-        sampler, wrap, layout, arrays = self.sampler, self.wrap, self.layout, self.model_arrays
+        sampler, wrap, layout = self.sampler, self.wrap, self.layout
         x0 = put(layout, x0)
         broadcast = lambda p: np.broadcast_to(p, (layout.n_chains, *np.shape(p)))  # noqa: E731
         params = put(layout, jax.tree.map(broadcast, sampler.parameters))
-        init = self.per_chain(lambda traced, x, p: traced.algorithm(**p).init(x))
-        states = self.execute(init, (x0, params, arrays), "warmup")
+        init = lambda traced, shared, x, p: traced.algorithm(**shared, **p).init(x)  # noqa: E731
+        states = self.execute("init", init, (x0, params), "warmup")
         self.check_initial(states)
         num_warmup = self.settings.get("num_warmup", 0)
         if num_warmup == 0:
             return states, params
         if sampler.warmup is not None:
-            fn = self.per_chain(lambda traced, k, x: traced.warmup(wrap(k), x, num_warmup))
-            args = (put(layout, keys), x0, arrays)
+
+            def adapt(traced, shared, key, x, p):
+                return traced.warmup(wrap(key), x, p, num_warmup)
+
+            phase, fn, args = ("warmup", num_warmup), adapt, (put(layout, keys), x0, params)
         else:
-            fn = self.per_chain(partial(_burn_in, wrap=wrap, num_steps=num_warmup))
-            args = (put(layout, keys), states, params, arrays)
+            fn = partial(_burn_in, wrap=wrap, num_steps=num_warmup)
+            phase, args = ("burn-in", num_warmup), (put(layout, keys), states, params)
         with progress_bar(num_warmup, "warm-up", enabled=self.progress, unit="step") as bar:
-            out = self.execute(fn, args, "warmup")
+            out = self.execute(phase, fn, args, "warmup")
             bar.update(num_warmup)
         return out
 
@@ -321,10 +339,10 @@ class _Runner:
         """Draws ``(n, num_samples, d)`` and stats ``(n, num_samples)`` as NumPy arrays."""
         num_samples = self.settings.get("num_samples", 1)
         size, n_chunks = _chunking(num_samples, self.progress)
-        thinning, wrap, arrays = self.settings.get("thinning", 1), self.wrap, self.model_arrays
+        thinning, wrap = self.settings.get("thinning", 1), self.wrap
 
-        def chunk(traced, key, state, params, start):
-            draw = _thinned(partial(_step, traced), thinning)
+        def chunk(traced, shared, key, state, params, start):
+            draw = _thinned(partial(_step, traced, shared), thinning)
 
             def one(state, draw_key):
                 state, stats = draw(draw_key, state, params)
@@ -335,25 +353,34 @@ class _Runner:
             return jax.lax.scan(one, state, draw_keys)
 
         keys = put(self.layout, keys)
-        args = (keys, states, params, np.int32(0), arrays)
-        compiled = self.compile(self.per_chain(chunk, n_shared=1), args)
+        args = (keys, states, params, np.int32(0))
+        compiled, full_args = self.program(("sample", size), chunk, args, n_shared=1)
+        shared = full_args[len(args) :]
         pieces = []
         with progress_bar(num_samples, name, enabled=self.progress, unit="draw") as bar:
             start = time.perf_counter()
-            out = compiled(*args)
+            out = compiled(*full_args)
             for c in range(n_chunks):
                 states, draws = out
                 if c + 1 < n_chunks:  # dispatch the next chunk before fetching this one
-                    out = compiled(keys, states, params, np.int32((c + 1) * size), arrays)
+                    out = compiled(keys, states, params, np.int32((c + 1) * size), *shared)
                 pieces.append(fetch(self.layout, draws))
                 bar.update(min(size, num_samples - c * size))
             self.timing["sampling"] += time.perf_counter() - start
         return _concatenate(pieces, num_samples)
 
 
-def _step(sampler: Sampler, key, state, params):
+def _sequential(chain_method: str | None, sampler: Sampler) -> bool:
+    """Run a device's chains one by one: asked for, or ``"auto"`` for samplers whose
+    steps vary in length (NUTS) on CPU, where vectorised chains wait for the slowest."""
+    if chain_method in (None, "auto"):
+        return sampler.variable_length and jax.default_backend() == "cpu"
+    return chain_method == "sequential"
+
+
+def _step(sampler: Sampler, shared: dict, key, state, params):
     """One step of the sampler's ``SamplingAlgorithm`` and its ArviZ statistics."""
-    new_state, info = sampler.algorithm(**params).step(key, state)
+    new_state, info = sampler.algorithm(**shared, **params).step(key, state)
     stats = draw_stats(new_state, info)
     if sampler.extra_stats is not None:
         stats.update(sampler.extra_stats(state, new_state, info, params))
@@ -362,11 +389,11 @@ def _step(sampler: Sampler, key, state, params):
     return new_state, stats
 
 
-def _burn_in(sampler: Sampler, key, state, params, *, wrap, num_steps: int):
+def _burn_in(sampler: Sampler, shared: dict, key, state, params, *, wrap, num_steps: int):
     """Warm-up without adaptation: ``num_steps`` steps with fixed ``params``."""
 
     def one(state, i):
-        return _step(sampler, jax.random.fold_in(wrap(key), i), state, params)[0], None
+        return _step(sampler, shared, jax.random.fold_in(wrap(key), i), state, params)[0], None
 
     return jax.lax.scan(one, state, jnp.arange(num_steps))[0], params
 

@@ -156,14 +156,14 @@ def test_network_weights_are_arguments_not_constants(spec, network, kwargs, key,
     has, a weight shows up as a ``tensor<17x...>`` argument (of the programs that use the
     network), never as a ``constant``.
     """
-    module = importlib.import_module("scoresample.samplers.run")
-    compile_, programs = module._Runner.compile, []
+    module = importlib.import_module("scoresample.samplers._programs")
+    compiled, programs = module.compiled, []
 
-    def recording_compile(runner, fn, args):
-        programs.append(fn.lower(*args).as_text())
-        return compile_(runner, fn, args)
+    def recording_compiled(key, make, args, timing, pins=()):
+        programs.append(make().lower(*args).as_text())
+        return compiled(None, make, args, timing, pins)  # never cached: every program seen
 
-    monkeypatch.setattr(module._Runner, "compile", recording_compile)
+    monkeypatch.setattr(module, "compiled", recording_compiled)
     net = network(2, hidden=17, depth=2, embed=4, process=VP(), key=jax.random.PRNGKey(0))
     start = np.zeros((2, 2))
     samplers.run(spec, key, net, initial_positions=start, progress=False, **kwargs)
