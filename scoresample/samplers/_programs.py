@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+import equinox as eqx
 import jax
 
 #: Programs kept (least recently used dropped first); each holds its executable.
@@ -79,6 +80,19 @@ def compiled(key: Hashable | None, make: Callable, args, timing: dict, pins=()):
         while len(_PROGRAMS) > MAX_PROGRAMS:
             _PROGRAMS.popitem(last=False)
     return executable
+
+
+def once(key: Hashable, fn: Callable, check: Callable, *args) -> None:
+    """``check(fn, *args)``, skipped when it passed before for ``key`` and a function of
+    the same structure (a shape check traces ``fn``; a cached program has been checked)."""
+    arrays, rest = eqx.partition(fn, eqx.is_array)
+    keyed = model_key(rest)
+    full = None if keyed is None else ("once", key, keyed[0], abstract(arrays))
+    if full is not None and full in _PROGRAMS:
+        return
+    check(fn, *args)
+    if full is not None:
+        _PROGRAMS[full] = (None, keyed[1])
 
 
 def clear() -> None:

@@ -136,7 +136,8 @@ def run(
     n = _chain_count(n_chains, initial_positions, settings)
     dim = _dimension(roles, initial_positions)
     if spec.role is not None:
-        check_output(roles.require(spec.role, spec.name), spec.role, dim, spec.name)
+        fn = roles.require(spec.role, spec.name)
+        _programs.once(("check", spec.role, dim), fn, check_output, spec.role, dim, spec.name)
     key_start, key_chains = jax.random.split(key)
     warm_keys, sample_keys, wrap = _chain_keys(key_chains, n)
     runner = _Runner(spec, roles, dim, chain_layout(n, devices), wrap, progress)
@@ -193,10 +194,16 @@ def _initial_positions(given, sampler: Sampler, key, n: int, dim: int) -> np.nda
     return positions.astype(jnp.zeros(()).dtype)
 
 
+@partial(jax.jit, static_argnums=1)
+def _fold_chains(key, n: int):
+    """``(warm, sample)`` keys of chain ``c``: ``fold_in(fold_in(key, c), 0 or 1)``."""
+    chain = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
+    return tuple(jax.vmap(lambda k, j=j: jax.random.fold_in(k, j))(chain) for j in (0, 1))
+
+
 def _chain_keys(key, n: int):
     """Per-chain warm-up and sampling keys as raw data, and ``wrap`` to rebuild keys."""
-    chain = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
-    warm, sample = (jax.vmap(lambda k, j=j: jax.random.fold_in(k, j))(chain) for j in (0, 1))
+    warm, sample = _fold_chains(key, n)
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         wrap = partial(jax.random.wrap_key_data, impl=jax.random.key_impl(key))
         data = [np.asarray(jax.random.key_data(k)) for k in (warm, sample)]
