@@ -20,6 +20,7 @@ from . import mala as mala
 from . import nuts as nuts
 from . import reverse_diffusion as reverse_diffusion
 from . import ula as ula
+from ._programs import clear_compiled as clear_compiled
 from .base import Sampler as Sampler
 from .model import SamplingModel as SamplingModel
 from .model import sampling_model as sampling_model

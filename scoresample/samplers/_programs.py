@@ -95,6 +95,6 @@ def once(key: Hashable, fn: Callable, check: Callable, *args) -> None:
         _PROGRAMS[full] = (None, keyed[1])
 
 
-def clear() -> None:
+def clear_compiled() -> None:
     """Forget every compiled program (frees their memory; the next run compiles again)."""
     _PROGRAMS.clear()

@@ -8,7 +8,6 @@ import pytest
 
 from scoresample import samplers, targets
 from scoresample.noise import VE, VP
-from scoresample.samplers import _programs
 
 TARGET = targets.Gaussian(jnp.array([0.5, -1.0]), jnp.array([[1.0, 0.3], [0.3, 0.5]]))
 START = np.array([[0.1, 0.2], [-0.3, 0.4], [1.0, -1.0]])
@@ -66,11 +65,11 @@ def test_a_runtime_setting_compiles_nothing_and_is_honoured(
     name, fixed, setting, first, second, kwargs, key
 ):
     assert setting in samplers.SAMPLERS[name].runtime
-    _programs.clear()
+    samplers.clear_compiled()
     _run(_spec(name, fixed, **{setting: first}), key)
     cached = _run(_spec(name, fixed, **{setting: second}), key)
     assert cached.timing["compile"] == 0.0
-    _programs.clear()
+    samplers.clear_compiled()
     fresh = _run(_spec(name, fixed, **{setting: second}), key)
     assert fresh.timing["compile"] > 0.0
     np.testing.assert_array_equal(cached.positions, fresh.positions)
