@@ -4,8 +4,9 @@
    (goal: >= 0.9x).
 2. Step time of exact ISM over DSM for d in {2, 8, 32, 128} on a 3x128 SiLU MLP: JVPs over
    the basis (score network), folx's forward Laplacian (energy network, against DSM on the
-   same energy network) and Hutchinson with one probe (goal: exact ISM <= 3x DSM at d = 2,
-   and a ratio that grows clearly slower than d).
+   same energy network) and Hutchinson with one probe, beside the floor: the same ratios
+   for a hand-written plain-JAX loop of the same formulas (goal: exact ISM <= 2x DSM at
+   d = 2 and Hutchinson <= 1.5x, or the floor says why not).
 3. Relative score error of TSM, DSM and kappa-bar across sigma on a 2-D mixture, all three
    with the same network, steps, batch and weighting.
 
@@ -37,7 +38,8 @@ BATCH = 256
 
 
 def hand_written_loop(model, objective, data, steps: int, key):
-    """What a user writes without fit(): one jitted scan of minibatch DSM steps."""
+    """What a user writes without fit(): one jitted scan of minibatch steps of
+    ``objective(net, x, t, key) -> (value, aux)`` weighted by ``objective.weighting``."""
     params, static = eqx.partition(model, eqx.is_inexact_array)
 
     def loss(params, xs, ts, keys):
@@ -60,6 +62,32 @@ def hand_written_loop(model, objective, data, steps: int, key):
 
     opt_state = OPTIMIZER.init(params)
     return lambda: jax.block_until_ready(train(params, opt_state, key))
+
+
+class PlainLoss(eqx.Module):
+    """A hand-written sigma^2-weighted loss in plain JAX, independent of the library's
+    objectives: DSM, or ISM with the divergence from ``n`` JVPs of the network (the basis
+    for the exact trace, one Rademacher probe for Hutchinson)."""
+
+    kind: str = eqx.field(static=True)
+
+    def weighting(self, process, t):
+        return process.sigma(t) ** 2
+
+    def __call__(self, net, x, t, key):
+        key_eps, key_probe = jax.random.split(key)
+        eps = jax.random.normal(key_eps, x.shape)
+        y = x + PROCESS.sigma(t) * eps
+        if self.kind == "dsm":
+            residual = net(y, t) + eps / PROCESS.sigma(t)
+            return 0.5 * residual @ residual, {}
+        if self.kind == "ism":
+            tangents = jnp.eye(x.shape[0])
+        else:
+            tangents = jax.random.rademacher(key_probe, (1, x.shape[0]), dtype=float)
+        jvp = lambda v: jax.jvp(lambda z: net(z, t), (y,), (v,))  # noqa: E731
+        score, products = jax.vmap(jvp, out_axes=(None, 0))(tangents)
+        return 0.5 * score @ score + jnp.mean(jnp.sum(tangents * products, axis=1)), {}
 
 
 def fit_runner(model, objective, data, steps: int):
@@ -110,7 +138,7 @@ def bench_fit(steps: int, repeats: int) -> None:
 
 def bench_divergences(dims, steps: int, repeats: int) -> None:
     print(f"\n2. ISM step time / DSM step time (3x128 SiLU, batch {BATCH}, one fit step)")
-    columns = ("DSM ms", "JVP", "Hutch.", "folx*", "JVP/d", "folx/d")
+    columns = ("DSM ms", "JVP", "Hutch.", "folx*", "JVP/d", "folx/d", "floor", "floor H")
     print(f"   {'d':>4} " + " ".join(f"{c:>7}" for c in columns))
     for d in dims:
         key = jax.random.PRNGKey(d)
@@ -126,13 +154,22 @@ def bench_divergences(dims, steps: int, repeats: int) -> None:
         }
         runners = {name: fit_runner(m, o, data, n) for name, (m, o, n) in configs.items()}
         n_steps = {name: n for name, (_, _, n) in configs.items()}
+        for kind, n in (("dsm", steps), ("ism", max(4, steps // d)), ("hutch", steps)):
+            loop = hand_written_loop(score, PlainLoss(kind), data, n, jax.random.PRNGKey(1))
+            runners[f"plain_{kind}"], n_steps[f"plain_{kind}"] = loop, n
         t = interleaved_seconds_per_step(runners, n_steps, repeats)
         jvp, folx = t["jvp"] / t["dsm"], t["folx"] / t["dsm_energy"]
+        floor = (t["plain_ism"] / t["plain_dsm"], t["plain_hutch"] / t["plain_dsm"])
         print(
             f"   {d:>4} {1e3 * t['dsm']:>7.2f} {jvp:>6.2f}x {t['hutchinson'] / t['dsm']:>6.2f}x "
-            f"{folx:>6.2f}x {jvp / d:>7.3f} {folx / d:>7.3f}"
+            f"{folx:>6.2f}x {jvp / d:>7.3f} {folx / d:>7.3f} {floor[0]:>6.2f}x {floor[1]:>6.2f}x"
         )
     print("   * folx: ISM on an energy network over DSM on the same energy network")
+    print(
+        "   floor: the same ratios for a hand-written plain-JAX loop (exact trace from d JVPs,"
+        " Hutchinson from one): a step costs about 1 + d (1 + 1) network passes and their"
+        " gradients against DSM's one"
+    )
 
 
 def bench_score_error(steps: int) -> None:

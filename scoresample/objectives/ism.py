@@ -8,7 +8,7 @@ at ``y = x`` (clean data, ``sigma = 0``). By integration by parts
 The divergence is computed one of three ways:
 
 - ``"jvp"``: exact, ``tr J = sum_i e_i^T J e_i`` from ``d`` forward-mode JVPs over the
-  standard basis (``jax.linearize`` once, then the linear map vmapped); any score network.
+  standard basis (one ``jax.jvp`` with the tangents vmapped); any score network.
 - ``"folx"``: exact, for energy networks ``s = -grad E``: ``div s = -Laplacian E`` from
   one forward-Laplacian pass (folx), which also yields ``grad E``.
 - ``"hutchinson"``: unbiased, ``mean_j v_j^T J v_j`` over ``n_probes`` Rademacher or
@@ -47,10 +47,17 @@ def draw_probes(key: PRNGKey, n_probes: int, dim: int, kind: str) -> jax.Array:
     return jax.random.normal(key, (n_probes, dim))
 
 
+def _value_and_jvps(field, y: Position, tangents: jax.Array) -> tuple[Position, jax.Array]:
+    """``(s(y), [J(y) v_j]_j)``: one forward-mode pass, the tangents batched and the value
+    computed once (``jax.linearize`` would stage the primal apart and cost ~1.6x more)."""
+    jvp = lambda v: jax.jvp(field, (y,), (v,))  # noqa: E731
+    return jax.vmap(jvp, out_axes=(None, 0))(tangents)
+
+
 def divergence_jvp(field, y: Position) -> tuple[Position, Scalar]:
-    """``(s(y), tr J(y))`` exactly, from ``d`` JVPs of the linearised field over the basis."""
-    value, tangent = jax.linearize(field, y)
-    columns = jax.vmap(tangent)(jnp.eye(y.shape[0], dtype=y.dtype))
+    """``(s(y), tr J(y))`` exactly, from ``d`` JVPs over the standard basis: a step costs
+    about ``1 + d`` network passes and their gradients, against DSM's one."""
+    value, columns = _value_and_jvps(field, y, jnp.eye(y.shape[0], dtype=y.dtype))
     return value, jnp.trace(columns)
 
 
@@ -64,10 +71,10 @@ def divergence_folx(energy, y: Position) -> tuple[Position, Scalar]:
 def divergence_hutchinson(
     field, y: Position, key: PRNGKey, n_probes: int, kind: str
 ) -> tuple[Position, Scalar, jax.Array]:
-    """``(s(y), mean_j v_j^T J v_j, V)``: Hutchinson's unbiased trace estimate and probes."""
-    value, tangent = jax.linearize(field, y)
-    probes = draw_probes(key, n_probes, y.shape[0], kind)
-    products = jax.vmap(tangent)(probes)
+    """``(s(y), mean_j v_j^T J v_j, V)``: Hutchinson's unbiased trace estimate and probes
+    (about ``1 + n_probes`` network passes and their gradients)."""
+    probes = draw_probes(key, n_probes, y.shape[0], kind).astype(y.dtype)
+    value, products = _value_and_jvps(field, y, probes)
     return value, jnp.mean(jnp.sum(probes * products, axis=1)), probes
 
 
