@@ -49,13 +49,13 @@ def replicate(tree, mesh: Mesh):
     """Every array leaf -> a global array with a copy on every device of ``mesh``.
 
     Each process passes the same values (as every process of a multi-process run computes
-    the same model, data and key).
+    the same model, data and key); it copies them to its own devices.
     """
     sharding = NamedSharding(mesh, P())
 
     def leaf_fn(leaf):
-        if isinstance(leaf, jax.Array) and leaf.sharding == sharding:
-            return leaf
+        if jax.process_count() == 1:
+            return jax.device_put(leaf, sharding)
         if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
             data = leaf_fn(jax.random.key_data(leaf))
             return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf))
