@@ -10,7 +10,7 @@ progress bar, checks that the loss is finite and writes atomic checkpoints, from
 
 A chunk compiles once per trace shape: weights, optimiser state (with any learning rate
 that ``optax.inject_hyperparams`` keeps there), data and keys are arguments, and the
-optimiser is compared by the program of its ``update`` (:class:`_Optimizer`), so a new
+optimiser is compared by the program of its ``update`` (:mod:`scoresample._optimizer`), so a new
 optimiser object that compiles to the same program reuses the compiled chunk. Each batch
 is split over all devices of all processes (:mod:`scoresample._data_parallel`).
 """
@@ -18,7 +18,6 @@ is split over all devices of all processes (:mod:`scoresample._data_parallel`).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from jax.sharding import Mesh
 from ._checkpoint import CHECKPOINT_NAME as CHECKPOINT_NAME
 from ._checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from ._data_parallel import batch_mesh, check_split, keep_replicated, local, replicate, split_batch
+from ._optimizer import SameProgram
 from ._progress import progress_bar
 from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
@@ -108,30 +108,6 @@ class _Batches(eqx.Module):
         return self.samples[index], self.scores[index] if self.with_scores else None
 
 
-class _Optimizer:
-    """An optax transformation compared by the program of its ``update``, not by identity.
-
-    ``jit`` caches a compiled chunk under its static parts; an optax transformation is a
-    pair of fresh closures, so ``adam(1e-3)`` built twice would compile twice. Two
-    transformations are equal here when ``update`` lowers to the same StableHLO with the
-    same state structure: same constants, so the same arithmetic (a learning rate kept
-    by ``optax.inject_hyperparams`` is state, an argument; a plain ``adam(2e-3)`` is
-    another constant and compiles anew).
-    """
-
-    def __init__(self, transformation: optax.GradientTransformation, params, opt_state):
-        self.transformation = transformation
-        lowered = jax.jit(transformation.update).lower(params, opt_state, params)
-        text = hashlib.sha256(lowered.as_text().encode()).hexdigest()
-        self.program = (text, lowered.in_tree, lowered.out_tree)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, _Optimizer) and self.program == other.program
-
-    def __hash__(self) -> int:
-        return hash(self.program)
-
-
 class _Problem(eqx.Module):
     """Everything a step needs that does not change during training."""
 
@@ -140,7 +116,7 @@ class _Problem(eqx.Module):
     process: NoiseProcess
     batches: _Batches
     times: TimeSampler
-    optimizer: _Optimizer
+    optimizer: SameProgram
     ema_decay: float | None = eqx.field(static=True)
     mesh: Mesh = eqx.field(static=True)
 
@@ -283,7 +259,7 @@ def fit(
     if resume and path is not None and path.exists():
         state, history, start = load_checkpoint(path, state, key)
     state = replicate(state, mesh)
-    traced = _Optimizer(optimizer, state.params, state.opt_state)
+    traced = SameProgram(optimizer, state.params, state.opt_state)
     problem = replicate(
         _Problem(static, objective, process, batches, sampler, traced, decay, mesh), mesh
     )
