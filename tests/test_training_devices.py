@@ -62,7 +62,8 @@ training._run_chunk = spy
 four = train(20)
 training._run_chunk = run_chunk
 assert "all-reduce" in programs[0], "the batch is split and the gradient reduced"
-for a, b in zip(arrays((one.model, one.ema_model)), arrays((four.model, four.ema_model))):
+pairs = zip(arrays((one.model, one.ema_model)), arrays((four.model, four.ema_model)), strict=True)
+for a, b in pairs:
     np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * np.max(np.abs(a)))
 for name in one.history:
     np.testing.assert_allclose(four.history[name], one.history[name], rtol=1e-4, err_msg=name)
@@ -71,11 +72,10 @@ with tempfile.TemporaryDirectory() as directory:
     train(10, checkpoint_dir=directory)
     resumed = train(20, checkpoint_dir=directory, resume=True)
 for a, b in zip(arrays((four.model, four.ema_model, four.opt_state)),
-                arrays((resumed.model, resumed.ema_model, resumed.opt_state))):
+                arrays((resumed.model, resumed.ema_model, resumed.opt_state)), strict=True):
     np.testing.assert_array_equal(b, a)
 for name in four.history:
     np.testing.assert_array_equal(resumed.history[name], four.history[name])
-
 
 
 def refused(data, batch_size):
