@@ -1,7 +1,9 @@
 """Benchmarks of the score-matching objectives and of fit(), each against a peer in the same run.
 
 1. fit() steps/s against a hand-written ``lax.scan`` training loop of the same loss
-   (goal: >= 0.9x).
+   (goal: >= 0.9x); then fit() with each batch split over 4 devices against 1 device:
+   steps/s and the largest parameter difference (4 forced host CPU devices, in a
+   subprocess, unless this process has 4 devices already).
 2. Step time of exact ISM over DSM for d in {2, 8, 32, 128} on a 3x128 SiLU MLP: JVPs over
    the basis (score network), folx's forward Laplacian (energy network, against DSM on the
    same energy network) and Hutchinson with one probe, beside the floor: the same ratios
@@ -16,6 +18,9 @@ Run: ``python bench/objectives.py`` (add ``--quick`` for a smoke run).
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 
 import equinox as eqx
@@ -35,6 +40,7 @@ from scoresample.training import fit
 PROCESS = VE(0.01, 5.0)
 OPTIMIZER = optax.adam(1e-3)
 BATCH = 256
+DEVICES = 4
 
 
 def hand_written_loop(model, objective, data, steps: int, key):
@@ -90,7 +96,7 @@ class PlainLoss(eqx.Module):
         return 0.5 * score @ score + jnp.mean(jnp.sum(tangents * products, axis=1)), {}
 
 
-def fit_runner(model, objective, data, steps: int):
+def fit_runner(model, objective, data, steps: int, batch_size: int = BATCH, devices=None):
     """A call of fit() for ``steps`` steps in one chunk (compiled on the first call)."""
     key = jax.random.PRNGKey(1)
     return lambda: fit(
@@ -99,11 +105,12 @@ def fit_runner(model, objective, data, steps: int):
         data,
         optimizer=OPTIMIZER,
         steps=steps,
-        batch_size=BATCH,
+        batch_size=batch_size,
         key=key,
         progress=False,
         chunk_size=steps,
         times="uniform",  # as the hand-written loop
+        devices=devices,
     )
 
 
@@ -134,6 +141,42 @@ def bench_fit(steps: int, repeats: int) -> None:
     print(f"   hand-written: {1 / t['hand']:8.0f} steps/s")
     ratio = t["hand"] / t["fit"]
     print(f"   fit():        {1 / t['fit']:8.0f} steps/s   ratio {ratio:.2f}x (goal >= 0.9x)")
+
+
+def bench_devices(steps: int, repeats: int, quick: bool, child: bool = False) -> None:
+    """fit() with batches split over 4 devices against 1 device: speed and agreement."""
+    if jax.device_count() < DEVICES and child:
+        raise SystemExit(f"--devices: {jax.device_count()} devices, expected {DEVICES}")
+    if jax.device_count() < DEVICES:
+        flags = os.environ.get("XLA_FLAGS", "")
+        flags += f" --xla_force_host_platform_device_count={DEVICES}"
+        env = {**os.environ, "XLA_FLAGS": flags.strip(), "JAX_PLATFORMS": "cpu"}
+        command = [sys.executable, __file__, "--devices"] + (["--quick"] if quick else [])
+        subprocess.run(command, env=env, check=True)
+        return
+    key = jax.random.PRNGKey(0)
+    model = ScoreMLP(2, hidden=128, depth=3, activation="silu", key=key)
+    data = jax.random.normal(key, (10_000, 2))
+    devices = jax.devices()[:DEVICES]
+    print(f"\n1b. fit() on {DEVICES} {devices[0].device_kind} devices vs 1 (3x128 SiLU, d = 2)")
+    for batch in (BATCH, 8 * BATCH):
+        layouts = {n: devices[:n] for n in (1, DEVICES)}
+        runners = {
+            n: fit_runner(model, DSM(PROCESS), data, steps, batch, layout)
+            for n, layout in layouts.items()
+        }
+        t = interleaved_seconds_per_step(runners, dict.fromkeys(runners, steps), repeats)
+        one, many = runners[1](), runners[DEVICES]()
+        leaves = [jax.tree.leaves(eqx.filter(r.model, eqx.is_array)) for r in (one, many)]
+        diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(*leaves, strict=True))
+        scale = max(float(jnp.max(jnp.abs(a))) for a in leaves[0])
+        loss = np.max(np.abs(one.history["loss"] - many.history["loss"]))
+        print(
+            f"   batch {batch:>5}: 1 device {1 / t[1]:7.0f} steps/s, {DEVICES} devices "
+            f"{1 / t[DEVICES]:7.0f} steps/s ({t[1] / t[DEVICES]:.2f}x); after {steps} steps "
+            f"max |param diff| {diff:.1e} ({diff / scale:.1e} of max |param|), "
+            f"max |loss diff| {loss:.1e}"
+        )
 
 
 def bench_divergences(dims, steps: int, repeats: int) -> None:
@@ -219,9 +262,15 @@ def bench_score_error(steps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    quick = parser.parse_args().quick
+    parser.add_argument("--devices", action="store_true", help="only fit() on 4 devices vs 1")
+    arguments = parser.parse_args()
+    quick = arguments.quick
+    if arguments.devices:
+        bench_devices(200 if quick else 1000, 1 if quick else 3, quick, child=True)
+        return
     print(f"devices: {jax.devices()}")
     bench_fit(steps=200 if quick else 2000, repeats=1 if quick else 5)
+    bench_devices(200 if quick else 1000, 1 if quick else 3, quick)
     bench_divergences(
         (2, 8) if quick else (2, 8, 32, 128), 100 if quick else 400, 1 if quick else 2
     )

@@ -7,12 +7,18 @@ reduced. The history records, per step, ``loss``, ``grad_norm`` and every aux te
 the objective (weighted and averaged like the loss). Between chunks ``fit`` updates a
 progress bar, checks that the loss is finite and writes atomic checkpoints, from which
 ``resume=True`` continues bit for bit: step ``k`` always uses ``fold_in(key, k)``.
+
+A chunk compiles once per trace shape: weights, optimiser state (with any learning rate
+that ``optax.inject_hyperparams`` keeps there), data and keys are arguments, and the
+optimiser is compared by the program of its ``update`` (:mod:`scoresample._optimizer`), so a new
+optimiser object that compiles to the same program reuses the compiled chunk. Each batch
+is split over all devices of all processes (:mod:`scoresample._data_parallel`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +27,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 
 from ._checkpoint import CHECKPOINT_NAME as CHECKPOINT_NAME
 from ._checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from ._data_parallel import batch_mesh, check_split, keep_replicated, local, replicate, split_batch
+from ._optimizer import SameProgram
 from ._progress import progress_bar
 from ._types import Batch, PRNGKey
 from ._validate import finite_array, positive_int
@@ -34,7 +43,12 @@ from .objectives.weighting import uniform
 from .targets import AbstractTarget, ExactSampler
 
 #: The default optimiser, as ``[score.training]``'s: AdamW, learning rate 1e-3, weight decay 1e-4.
-DEFAULT_OPTIMIZER = optax.adamw(1e-3, weight_decay=1e-4)
+#: Both live in the optimiser state (``optax.inject_hyperparams``), so another value
+#: reuses the compiled training step; the moment decays stay constants, as in
+#: ``optax.adamw``, whose results this gives bit for bit.
+DEFAULT_OPTIMIZER = optax.inject_hyperparams(
+    optax.adamw, static_args=("b1", "b2", "eps", "eps_root")
+)(learning_rate=1e-3, weight_decay=1e-4)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -102,8 +116,9 @@ class _Problem(eqx.Module):
     process: NoiseProcess
     batches: _Batches
     times: TimeSampler
-    optimizer: optax.GradientTransformation
+    optimizer: SameProgram
     ema_decay: float | None = eqx.field(static=True)
+    mesh: Mesh = eqx.field(static=True)
 
     def batch_loss(self, params, xs, scores, ts, keys):
         """Weighted mean of the per-example objective over a batch, and of its aux terms."""
@@ -116,20 +131,26 @@ class _Problem(eqx.Module):
         return jnp.mean(weights * values), aux
 
     def step(self, state: _State, step, key: PRNGKey) -> tuple[_State, dict]:
-        """One optimiser step; returns the new state and the step's record."""
+        """One optimiser step; returns the new state and the step's record.
+
+        The batch is split over the mesh; the mean over it, and so the gradient, is
+        reduced across devices by XLA; parameters and records stay replicated.
+        """
         key_batch, key_times, key_loss = jax.random.split(jax.random.fold_in(key, step), 3)
         xs, scores = self.batches.draw(key_batch)
         ts = self.times(key_times, xs.shape[0])
         keys = jax.random.split(key_loss, xs.shape[0])
+        xs, scores, ts, keys = split_batch((xs, scores, ts, keys), self.mesh)
         grad_fn = jax.value_and_grad(self.batch_loss, has_aux=True)
         (loss, aux), grads = grad_fn(state.params, xs, scores, ts, keys)
-        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
+        update = self.optimizer.transformation.update
+        updates, opt_state = update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         ema = state.ema
         if self.ema_decay is not None:
             ema = optax.incremental_update(params, state.ema, 1.0 - self.ema_decay)
         record = {"loss": loss, "grad_norm": optax.tree.norm(grads), **aux}
-        return _State(params, opt_state, ema), record
+        return keep_replicated((_State(params, opt_state, ema), record), self.mesh)
 
 
 @eqx.filter_jit
@@ -158,6 +179,7 @@ def fit(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int | None = 500,
     resume: bool = False,
+    devices: Sequence | None = None,
 ) -> FitResult:
     """Train ``model`` on ``objective``: ``min E_t [lambda(t) E_x loss(model, x, t, key)]``.
 
@@ -176,10 +198,14 @@ def fit(
         data: samples ``(n, d)``; a tuple ``(samples, scores)`` with exact clean scores
             (for objectives that need them, e.g. TSM built without ``clean_score``); or a
             target with an exact sampler (fresh draws every step, scores from ``target.score``).
-        optimizer: an optax transformation (default ``adamw(1e-3, weight_decay=1e-4)``).
+        optimizer: an optax transformation (default ``adamw(1e-3, weight_decay=1e-4)``,
+            through ``optax.inject_hyperparams``). A new optimiser of the same program
+            reuses the compiled step; for a learning-rate sweep without recompiling, build
+            it as ``optax.inject_hyperparams(optax.adam)(learning_rate=lr)``.
         steps: total number of optimiser steps (including steps of a resumed run).
         batch_size: examples per step (drawn with replacement); None (or >= n) for the
-            full data every step.
+            full data every step. It is split over the devices, so it must be a multiple
+            of their number.
         key: PRNG key; step ``k`` uses ``fold_in(key, k)``.
         times: ``"stratified"`` (default), ``"uniform"`` or ``"antithetic"`` on ``t_range``;
             a single time; or an array of times to draw from uniformly.
@@ -193,12 +219,19 @@ def fit(
             step, history so far), written atomically.
         checkpoint_every: with ``checkpoint_dir``, also checkpoint every this many steps
             (None: only at the end and on Ctrl-C).
-        resume: continue from the checkpoint in ``checkpoint_dir`` (bit for bit).
+        resume: continue from the checkpoint in ``checkpoint_dir`` (bit for bit on the
+            same devices; up to rounding on others).
+        devices: devices to split each batch over (default: all devices of all
+            processes). Gradients are reduced across them by XLA; the result is the
+            one-device result up to floating-point rounding. Every process of a
+            ``jax.distributed`` run calls ``fit`` with the same arguments; each writes
+            the same checkpoint and shows progress only on process 0.
 
     Returns:
         A :class:`FitResult`.
 
     Raises:
+        ConfigError: the batch does not split evenly over the devices (the fix is named).
         NonFiniteError: the loss or gradient became NaN or infinite (the step is named; the
             last checkpoint written stays in place).
 
@@ -216,16 +249,24 @@ def fit(
     params, static = eqx.partition(model, _trainable(model))
     batches = _batches(data, getattr(objective, "needs_scores", False), batch_size)
     _check_model(model, batches)
+    mesh = batch_mesh(devices)
+    check_split(_batch_examples(batches), mesh, full_data=batches.batch_size is None)
     sampler = time_sampler(process, times, sigmas, t_range)
     decay = _checked_decay(ema_decay)
-    problem = _Problem(static, objective, process, batches, sampler, optimizer, decay)
     state = _State(params, optimizer.init(params), None if decay is None else params)
     path = checkpoint_path(checkpoint_dir, resume)
     history, start = {}, 0
     if resume and path is not None and path.exists():
         state, history, start = load_checkpoint(path, state, key)
+    state = replicate(state, mesh)
+    traced = SameProgram(optimizer, state.params, state.opt_state)
+    problem = replicate(
+        _Problem(static, objective, process, batches, sampler, traced, decay, mesh), mesh
+    )
     schedule = _chunk_ends(start, steps, chunk_size, every)
+    progress = progress and jax.process_index() == 0
     state, history, start = _train(problem, state, key, history, start, schedule, path, progress)
+    state = local(state)
     ema_model = None if decay is None else eqx.combine(state.ema, static)
     return FitResult(eqx.combine(state.params, static), ema_model, state.opt_state, history, start)
 
@@ -237,21 +278,21 @@ def _train(problem, state, key, history, start, schedule, path, progress):
     completed chunk is checkpointed (when there is a checkpoint path) and re-raised.
     """
     total = schedule[-1][0] if schedule else start
+    mesh, on_mesh = problem.mesh, replicate(key, problem.mesh)
     with progress_bar(total, "fit", enabled=progress, unit="step", initial=start) as bar:
         try:
             for end, save in schedule:
-                new_state, records = _run_chunk(
-                    problem, state, key, jnp.asarray(start), end - start
-                )
-                records = _checked_records(records, start, path)
+                first = replicate(jnp.asarray(start), mesh)
+                new_state, records = _run_chunk(problem, state, on_mesh, first, end - start)
+                records = _checked_records(local(records), start, path)
                 state, history, start = new_state, _extend(history, records), end
                 bar.set_postfix(loss=f"{np.mean(records['loss']):.4g}")
                 bar.update(len(records["loss"]))
                 if save and path is not None:
-                    save_checkpoint(path, state, key, history, start)
+                    save_checkpoint(path, local(state), key, history, start)
         except KeyboardInterrupt:
             if path is not None:
-                save_checkpoint(path, state, key, history, start)
+                save_checkpoint(path, local(state), key, history, start)
             raise
     return state, history, start
 
@@ -311,6 +352,11 @@ def _batches(data, with_scores: bool, batch_size: int | None) -> _Batches:
     if batch_size is not None and batch_size >= samples.shape[0]:
         batch_size = None
     return _Batches(samples, scores, None, batch_size, with_scores)
+
+
+def _batch_examples(batches: _Batches) -> int:
+    """Examples per step: the batch size, or the whole data."""
+    return batches.batch_size if batches.batch_size is not None else batches.samples.shape[0]
 
 
 def _checked_decay(ema_decay: float | None) -> float | None:

@@ -1,5 +1,6 @@
 """fit(): history, checkpoints and bit-exact resume, interruption, non-finite losses,
-data forms, time sampling, frozen targets, and errors that name the field.
+data forms, time sampling, frozen targets, errors that name the field, and one compilation
+per trace shape (several devices: test_training_devices.py).
 
 One tiny model, objective, optimiser and chunk size are shared, so most tests reuse a
 single compiled chunk.
@@ -11,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from compilations import count_compilations
 
 import scoresample.training as training
 from scoresample.errors import ConfigError, DataError, NonFiniteError, OutputError
@@ -322,3 +324,41 @@ def test_repr_is_one_short_line(uninterrupted):
     )
     empty = training.FitResult(None, None, None, {}, 0)
     assert repr(empty) == "FitResult(model=NoneType, steps=0, loss=None, history=[])"
+
+
+def sweep(learning_rate):
+    """Adam whose learning rate lives in the optimiser state: an argument, not a constant."""
+    return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate)
+
+
+def test_a_new_optimizer_of_the_same_program_compiles_nothing():
+    """Optimisers are fresh closures each time they are built; fit compares them by the
+    program of their update, so a rebuilt optimiser, or another learning rate kept in the
+    state, reuses the compiled chunk (of a shape of its own here: 6 steps of 24 examples)."""
+    key, options = jax.random.PRNGKey(8), COMMON | {"batch_size": 24, "chunk_size": 6}
+
+    def train(optimizer, model=MODEL, objective=OBJECTIVE, data=DATA, **changes):
+        changes = options | {"optimizer": optimizer} | changes
+        return fit(model, objective, data, steps=6, key=key, **changes)
+
+    first, plain = train(sweep(1e-2)), train(optax.adam(1e-2))
+    rebuilt = {  # the same structure and shapes, new objects and values
+        "model": ScoreMLP(2, hidden=8, depth=1, embed=4, key=jax.random.PRNGKey(9)),
+        "objective": dsm_s(VE(0.05, 5.0)),
+        "data": DATA[::-1],
+    }
+    with count_compilations() as compiled:
+        again, other_rate = train(sweep(1e-2)), train(sweep(3e-2))
+        plain_again = train(optax.adam(1e-2))
+        train(sweep(1e-3), **rebuilt)
+    assert compiled.names == []
+    assert_same_tree(eqx.filter(again.model, eqx.is_array), eqx.filter(first.model, eqx.is_array))
+    assert_same_tree(plain_again.history, plain.history)
+    weights = [result.model.body.mlp.layers[0].weight for result in (first, other_rate)]
+    assert not np.allclose(*weights, rtol=1e-3), "the second learning rate is used"
+    # Negative controls: another batch shape, or a learning rate that is a constant of
+    # the program (plain optax.adam), compile the chunk again.
+    with count_compilations() as compiled:
+        train(sweep(1e-2), batch_size=16)
+        train(optax.adam(3e-2))
+    assert sum("_run_chunk" in name for name in compiled.names) == 2, compiled.names
