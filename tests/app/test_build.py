@@ -47,3 +47,22 @@ def test_clean_scores_are_attached_where_the_objective_needs_them(key):
         assert isinstance(data, tuple) == needs
         if needs:
             np.testing.assert_allclose(data[1], jax.vmap(target.score)(samples), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_the_optimizer_keeps_optax_updates_with_its_rate_as_state(name):
+    import optax
+
+    from scoresample.app.pipeline.build import build_optimizer
+
+    cfg = _score("dsm", training={"optimizer": name, "learning_rate": 3e-3})
+    ours = build_optimizer(cfg)
+    plain = optax.adam(3e-3) if name == "adam" else optax.adamw(3e-3, weight_decay=1e-4)
+    params = {"w": jnp.array([0.3, -1.2, 2.0])}
+    state_ours, state_plain = ours.init(params), plain.init(params)
+    for i in range(4):
+        grads = {"w": jnp.array([0.1, -0.4, 0.7]) * (i + 1)}
+        step_ours, state_ours = ours.update(grads, state_ours, params)
+        step_plain, state_plain = plain.update(grads, state_plain, params)
+        np.testing.assert_array_equal(step_ours["w"], step_plain["w"])
+    assert float(state_ours.hyperparams["learning_rate"]) == pytest.approx(3e-3)

@@ -144,11 +144,20 @@ def build_network(cfg: ScoreConfig, dim: int, process: NoiseProcess, samples, ke
     return Preconditioned(model, process, sigma_data, net.preconditioning)
 
 
+#: Adam's constants, fixed in the program; the learning rate and weight decay are state
+#: (``optax.inject_hyperparams``), so a sweep over them compiles ``fit`` once.
+_STATIC = ("b1", "b2", "eps", "eps_root")
+
+
 def build_optimizer(cfg: ScoreConfig) -> optax.GradientTransformation:
+    """Adam or AdamW with the configured learning rate (and weight decay) as state: the
+    same updates as ``optax.adam`` / ``optax.adamw``."""
     training = cfg.training
     if training.optimizer == "adam":
-        return optax.adam(training.learning_rate)
-    return optax.adamw(training.learning_rate, weight_decay=training.weight_decay)
+        return optax.inject_hyperparams(optax.adam, static_args=_STATIC)(training.learning_rate)
+    return optax.inject_hyperparams(optax.adamw, static_args=_STATIC)(
+        training.learning_rate, weight_decay=training.weight_decay
+    )
 
 
 def load_data_file(cfg: DataConfig, dim: int, base: Path) -> np.ndarray:
