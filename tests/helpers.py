@@ -1,14 +1,17 @@
-"""Helpers of the test suite: estimates against exact values as z-scores, and the zoo."""
+"""Helpers of the test suite: estimates against exact values as z-scores, and the zoo (its
+model files, and its configs at test size)."""
 
 from __future__ import annotations
 
 import importlib.util
+import tomllib
 from pathlib import Path
 
 import jax
 import numpy as np
 
 from scoresample.diagnostics.stein import family_threshold
+from scoresample.samplers import sampler_settings
 
 
 def assert_zscores_small(z, family_error: float = 1e-3) -> None:
@@ -54,3 +57,35 @@ def zoo_module(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+#: Reduced values of settings, applied where a sampler has the setting.
+SMALL_SAMPLER = {
+    "num_warmup": 30,
+    "num_samples": 30,
+    "n_levels": 3,
+    "n_steps_per_level": 5,
+    "n_steps": 20,
+}
+SMALL = [
+    "score.training.steps=30",
+    "score.training.checkpoint_every=10",
+    "score.data.n=300",
+    "score.data.mcmc_chains=10",
+    "score.data.mcmc_warmup=50",
+    "diagnostics.n_reference=200",
+    "diagnostics.plots=false",
+]
+
+
+def small_run_overrides(config: Path) -> list[str]:
+    """``--set`` overrides that run a ``models/`` config at test size, from each sampler's
+    own settings (a config that gains a sampler is covered without editing this)."""
+    table = tomllib.loads(config.read_text())
+    sets = list(SMALL) if "score" in table else [s for s in SMALL if not s.startswith("score.")]
+    for i, sampler in enumerate(table["sampler"]):
+        known = sampler_settings(sampler["name"])
+        sets += [f"sampler.{i}.{k}={v}" for k, v in SMALL_SAMPLER.items() if k in known]
+        particles = "n_levels" in known or "n_steps" in known
+        sets.append(f"sampler.{i}.n_chains={100 if particles else 2}")
+    return sets

@@ -47,7 +47,7 @@ def from_log_prob(fn: LogDensityFn, dim: int) -> LogDensityTarget:
     if not callable(fn):
         raise ConfigError("log_prob", f"{fn!r} is not callable", "pass a function x -> scalar")
     dim = positive_int(dim, "dim")
-    shape = jax.eval_shape(fn, jax.ShapeDtypeStruct((dim,), jnp.float32)).shape
+    shape = jax.eval_shape(fn, jax.ShapeDtypeStruct((dim,), jnp.result_type(float))).shape
     if shape != ():
         raise ConfigError(
             "log_prob",

@@ -77,7 +77,8 @@ def sample_x1(key: PRNGKey, n: int) -> jax.Array:
         slot = jnp.where(accept, count + jnp.cumsum(accept) - 1, n)
         return key, out.at[slot].set(cand, mode="drop"), count + jnp.sum(accept)
 
-    state = (key, jnp.zeros(n), jnp.zeros((), dtype=jnp.int32))
+    # the count has the default integer type (int64 under ``jax_enable_x64``), as sums do
+    state = (key, jnp.zeros(n), jnp.zeros((), dtype=int))
     _, out, _ = jax.lax.while_loop(lambda s: s[2] < n, one_round, state)
     return out
 

@@ -77,7 +77,7 @@ def test_ksd_matches_autodiff_stein_kernel(key, monkeypatch):
         trace = jnp.trace(jax.jacfwd(jax.grad(kernel, 0), 1)(a, b))
         return sa @ sb * kernel(a, b) + sa @ grad_b + sb @ grad_a + trace
 
-    xs = jnp.asarray(x, dtype=jnp.float32)
+    xs = jnp.asarray(x)
     k0 = jax.vmap(lambda a: jax.vmap(lambda b: stein_kernel(a, b))(xs))(xs)
     expected = float(np.sqrt(np.mean(np.asarray(k0, np.float64))))
     monkeypatch.setattr(_arrays, "BLOCK", 5)

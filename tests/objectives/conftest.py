@@ -47,17 +47,37 @@ def draws(key, n):
     return MIXTURE.sample(key_x, n), jax.random.split(key_k, n)
 
 
-def _double_score(x):
-    return 2.0 * MIXTURE.score(x)
+def _offset_score(x):
+    """The clean score off by the constant vector ``(1, ..., 1)``: a wrong TSM target."""
+    return MIXTURE.score(x) + 1.0
+
+
+class Offset(eqx.Module):
+    """``net(y, t) + (1, ..., 1)``: a network that differs from ``net`` by a known constant."""
+
+    net: eqx.Module
+
+    def __call__(self, y, t):
+        return self.net(y, t) + 1.0
+
+
+def standard_normal_score(y, t):
+    """``-y``, the score of ``N(0, I)``: a field with a known norm ``|y|^2 / 2`` and
+    Jacobian ``-I``."""
+    return -y
 
 
 def pairs_for(process, nets: dict) -> dict:
-    """The (objective, network) pairs the identity tests need, keyed ``(objective, net)``."""
+    """The (objective, network) pairs the identity tests need, keyed ``(objective, net)``.
+
+    Besides ``nets``, ``"normal"`` is :func:`standard_normal_score`.
+    """
+    nets = nets | {"normal": standard_normal_score}
     objectives = {
         "dsm": DSM(process),
         "ism": ISM(process),
         "tsm": TSM(process, clean_score=MIXTURE.score),
-        "tsm_wrong": TSM(process, clean_score=_double_score),
+        "tsm_wrong": TSM(process, clean_score=_offset_score),
     }
     if isinstance(process, VE):
         objectives |= {
@@ -66,22 +86,28 @@ def pairs_for(process, nets: dict) -> dict:
             "hutchinson_rademacher": ISM(process, divergence="hutchinson", n_probes=2),
             "hutchinson_gaussian": ISM(process, divergence="hutchinson", probes="gaussian"),
         }
+    without_tsm = [name for name in objectives if not name.startswith("tsm")]
     wanted = {
         "a": list(objectives),
-        "b": ["dsm", "tsm", "tsm_wrong"],
-        "energy": [name for name in objectives if not name.startswith("tsm")],
+        "b": ["dsm", "tsm"],
+        "a+1": ["dsm", "tsm_wrong"],
+        "energy": without_tsm,
+        "normal": without_tsm,
     }
     return {(o, net): (objectives[o], nets[net]) for net, names in wanted.items() for o in names}
 
 
 def untrained_networks(key) -> dict:
-    """Two score networks (the second with a 10x larger output layer) and an energy network."""
+    """Two score networks (the second with a 10x larger output layer), the first plus a
+    constant (``"a+1"``), and an energy network."""
     key_a, key_b, key_e = jax.random.split(key, 3)
+    net_a = ScoreMLP(DIM, hidden=32, depth=2, activation="tanh", key=key_a)
     net_b = ScoreMLP(DIM, hidden=32, depth=2, activation="tanh", key=key_b)
     net_b = eqx.tree_at(lambda m: m.body.mlp.layers[-1].weight, net_b, replace_fn=lambda w: 10 * w)
     return {
-        "a": ScoreMLP(DIM, hidden=32, depth=2, activation="tanh", key=key_a),
+        "a": net_a,
         "b": net_b,
+        "a+1": Offset(net_a),
         "energy": EnergyMLP(DIM, hidden=32, depth=2, activation="tanh", key=key_e),
     }
 

@@ -58,7 +58,7 @@ def test_dw4_energy_by_hand():
 
 def test_lj13_conventions():
     """The iDEM (ordered-pair) sum is twice the standard one; the trap term is shared."""
-    x = jnp.asarray(np.random.default_rng(0).normal(size=39) * 1.2, dtype=jnp.float32)
+    x = jnp.asarray(np.random.default_rng(0).normal(size=39) * 1.2)
     ordered, unordered = T.lj13("ordered"), T.lj13("unordered")
     trap = 0.5 * jnp.sum(ordered.remove_mean(x[None])[0] ** 2)
     np.testing.assert_allclose(

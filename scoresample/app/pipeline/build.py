@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -191,7 +192,13 @@ def load_data_file(cfg: DataConfig, dim: int, base: Path) -> np.ndarray:
             "contains NaN, inf or non-numbers",
             "remove those rows before training",
         )
-    return data.astype(np.float32)
+    return as_default_float(data)
+
+
+def as_default_float(array) -> np.ndarray:
+    """``array`` as NumPy in JAX's default float type: float32, or float64 under
+    ``jax_enable_x64``, so training data keep the precision the computation runs in."""
+    return np.asarray(array, dtype=jnp.result_type(float))
 
 
 def exact_data(target, n: int, key) -> np.ndarray:

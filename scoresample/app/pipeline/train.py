@@ -18,6 +18,7 @@ from ...targets import MeanFree
 from ...training import fit
 from ..config import Config
 from .build import (
+    as_default_float,
     attach_scores,
     build_network,
     build_objective,
@@ -55,7 +56,7 @@ def mcmc_data(target, cfg, key, progress: bool) -> np.ndarray:
     samples = chains.flat()[: cfg.n]
     if isinstance(target, MeanFree):  # the centre of mass is a free random walk
         samples = np.asarray(target.remove_mean(samples))
-    return samples.astype(np.float32)
+    return as_default_float(samples)
 
 
 def training_samples(config: Config, target, model_dir: Path, key, base: Path, progress):
@@ -65,9 +66,9 @@ def training_samples(config: Config, target, model_dir: Path, key, base: Path, p
     if data_cfg.source == "file":
         return load_data_file(data_cfg, target.dim, base)
     if path.exists():
-        return np.load(path)
+        return as_default_float(np.load(path))
     if data_cfg.source == "exact":
-        samples = exact_data(target, data_cfg.n, key).astype(np.float32)
+        samples = as_default_float(exact_data(target, data_cfg.n, key))
     else:
         samples = mcmc_data(target, data_cfg, key, progress)
     buffer = io.BytesIO()

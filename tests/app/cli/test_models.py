@@ -11,40 +11,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import small_run_overrides
 
 from scoresample.app.cli import main
-from scoresample.samplers import sampler_settings
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
 FAST = {"ncsn_toy", "eight_schools", "half_moons_ism"}
-#: Reduced values of settings, applied where a sampler has the setting.
-SMALL_SAMPLER = {
-    "num_warmup": 30,
-    "num_samples": 30,
-    "n_levels": 3,
-    "n_steps_per_level": 5,
-    "n_steps": 20,
-}
-SMALL = [
-    "score.training.steps=30",
-    "score.training.checkpoint_every=10",
-    "score.data.n=300",
-    "score.data.mcmc_chains=10",
-    "score.data.mcmc_warmup=50",
-    "diagnostics.n_reference=200",
-    "diagnostics.plots=false",
-]
-
-
-def _overrides(config: Path) -> list[str]:
-    table = tomllib.loads(config.read_text())
-    sets = list(SMALL) if "score" in table else [s for s in SMALL if not s.startswith("score.")]
-    for i, sampler in enumerate(table["sampler"]):
-        known = sampler_settings(sampler["name"])
-        sets += [f"sampler.{i}.{k}={v}" for k, v in SMALL_SAMPLER.items() if k in known]
-        particles = "n_levels" in known or "n_steps" in known
-        sets.append(f"sampler.{i}.n_chains={100 if particles else 2}")
-    return sets
 
 
 def _cases():
@@ -60,7 +32,7 @@ def test_model_config_runs(config, tmp_path):
     assert "minute" in text.split("\n\n")[0] or "about" in text.lower()
     out = tmp_path / config.stem
     args = ["run", str(config), "--out", str(out), "--quiet"]
-    for override in _overrides(config):
+    for override in small_run_overrides(config):
         args += ["--set", override]
     assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
