@@ -1,8 +1,9 @@
 """Samplers: turn a score (exact or learned) or a log density into chains.
 
-BlackJAX's ``SamplingAlgorithm`` is the one sampler contract. MALA, HMC and NUTS come
-from BlackJAX (with adaptation); ULA, annealed Langevin and reverse diffusion are written
-here in BlackJAX's three-layer shape (``<Algo>State``, ``<Algo>Info``, ``init``,
+BlackJAX's ``SamplingAlgorithm`` is the one sampler contract. HMC and NUTS come from
+BlackJAX, MALA with a preconditioner is built from BlackJAX's parts, all three with Stan's
+window adaptation; ULA, annealed Langevin and reverse diffusion are written here in
+BlackJAX's three-layer shape (``<Algo>State``, ``<Algo>Info``, ``init``,
 ``build_kernel``, ``as_top_level_api``), one module each. :func:`make_sampler` names one
 with its settings (:mod:`.registry`, the one place that knows them); :func:`run` runs
 many chains of it, or of any BlackJAX ``SamplingAlgorithm``, sharded over devices, into

@@ -63,10 +63,15 @@ _HMC_FAMILY = {
 
 def _mala(settings: dict, model: SamplingModel, dim: int) -> Sampler:
     logdensity_fn = model.require("log_prob", "mala")
-    step_size = _initial_step_size(settings, "mala")
-    warmup = mala.dual_averaging_warmup(logdensity_fn, settings["target_acceptance_rate"])
+    parameters = _hmc_parameters(settings, "mala", dim)
+    target_rate = settings["target_acceptance_rate"]
+    if settings["adapt_mass_matrix"]:
+        diagonal = parameters["inverse_mass_matrix"].ndim == 1
+        warmup = mala.window_warmup(logdensity_fn, target_rate, diagonal)
+    else:
+        warmup = mala.dual_averaging_warmup(logdensity_fn, target_rate)
     algorithm = partial(mala.as_top_level_api, logdensity_fn)
-    return Sampler(algorithm, {"step_size": jnp.asarray(step_size)}, warmup, grad_evals_per_step=1)
+    return Sampler(algorithm, parameters, warmup, grad_evals_per_step=1)
 
 
 def _hmc(settings: dict, model: SamplingModel, dim: int) -> Sampler:
@@ -202,12 +207,14 @@ SAMPLERS: dict[str, Entry] = {
         "log_prob",
         False,
         {
-            **CHAIN_SETTINGS,
-            "step_size": _STEP,
+            **_HMC_FAMILY,
             "target_acceptance_rate": Setting(0.574, V.probability, "dual-averaging target"),
+            "adapt_mass_matrix": Setting(
+                True, V.boolean, "learn the matrix in Stan's windows; false: step size only"
+            ),
         },
         _mala,
-        frozenset({"step_size"}),
+        frozenset({"step_size", "inverse_mass_matrix"}),
     ),
     "hmc": Entry(
         "log_prob",

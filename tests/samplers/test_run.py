@@ -100,9 +100,12 @@ def test_window_adaptation_learns_the_scales(nuts_chains):
     assert 0.6 < nuts_chains.stats["acceptance_rate"].mean() < 0.95
 
 
-def test_mala_dual_averaging_reaches_its_target(key):
+@pytest.mark.parametrize("adapt_mass_matrix", [True, False])
+def test_mala_warmup_reaches_its_target(adapt_mass_matrix, key):
     target = targets.Gaussian.standard(10)
-    spec = samplers.make_sampler("mala", num_warmup=400, num_samples=200, n_chains=4)
+    spec = samplers.make_sampler(
+        "mala", num_warmup=400, num_samples=200, n_chains=4, adapt_mass_matrix=adapt_mass_matrix
+    )
     chains = samplers.run(spec, key, target, progress=False)
     assert 0.45 < chains.stats["acceptance_rate"].mean() < 0.7
 
