@@ -1,10 +1,33 @@
-"""Test-wide settings: silent broadcasting is a bug, and every seed is explicit."""
+"""Test-wide settings: silent broadcasting is a bug, every seed is explicit, and compiled
+programs persist on disk between test processes.
+
+JAX's persistent compilation cache (``.pytest_cache/jax``, or ``JAX_COMPILATION_CACHE_DIR``
+where set) serves every process of a test run, the pytest workers and the CLI and
+tutorial subprocesses they start, which compile many of the same programs (the same
+config run, interrupted and resumed), and makes a second run of the suite about three
+times faster. Its size cap turns on JAX's file locks, so concurrent processes read only
+complete entries. ``count_compilations`` (``tests/compilations.py``) switches it off
+while it counts.
+"""
+
+import os
+from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+#: JAX option -> (its type, its value in the tests unless the environment sets it).
+_CACHE = {
+    "jax_compilation_cache_dir": (str, Path(__file__).parents[1] / ".pytest_cache" / "jax"),
+    "jax_persistent_cache_min_compile_time_secs": (float, 0),
+    "jax_compilation_cache_max_size": (int, 4 * 2**30),
+}
+for option, (kind, value) in _CACHE.items():
+    value = os.environ.setdefault(option.upper(), str(value))  # the subprocesses inherit it
+    jax.config.update(option, kind(value))
 
 
 @pytest.fixture

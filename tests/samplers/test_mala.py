@@ -201,7 +201,7 @@ def test_given_matrices_are_honoured(key):
         adapt_mass_matrix=False,
     )
     chains = samplers.run(fixed, key, target, initial_positions=target.sample, progress=False)
-    given = np.diag(np.diag(COV)).astype(np.float32)
+    given = np.diag(np.diag(COV)).astype(jnp.zeros(()).dtype)  # JAX's default float
     np.testing.assert_array_equal(chains.settings["inverse_mass_matrix"][1], given)
     assert not np.allclose(chains.settings["step_size"], 1.0)  # the step size was adapted
     with pytest.raises(ConfigError, match=r"mala.inverse_mass_matrix: has shape \(2,\)"):

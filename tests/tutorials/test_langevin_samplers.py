@@ -20,6 +20,8 @@ import pytest
 import tutorial_runs
 from tutorial_runs import assert_figures
 
+#: Whole tutorials, minutes of compilation: CI runs them once, with the slow tests.
+pytestmark = pytest.mark.slow
 #: Annealed Langevin particles of tutorial 6 in quick mode (``N_PARTICLES``).
 QUICK_PARTICLES = 400
 #: test name -> tutorial it runs.

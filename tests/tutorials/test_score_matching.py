@@ -14,7 +14,11 @@ mode can show are checked from its ``results.json``:
 import itertools
 
 import numpy as np
+import pytest
 from tutorial_runs import assert_figures, run
+
+#: Whole tutorials, minutes of compilation: CI runs them once, with the slow tests.
+pytestmark = pytest.mark.slow
 
 
 def run_tutorial(name, tmp_path):

@@ -20,6 +20,7 @@ from tutorial_runs import CHEAP_COMPILATION
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow  # CI's Python 3.12 leg runs the whole suite in float64 besides
 @pytest.mark.parametrize("name", ["many_well", "half_moons_ism"])
 def test_model_config_runs_in_float64(name, tmp_path):
     config, out = ROOT / "models" / f"{name}.toml", tmp_path / name
