@@ -17,6 +17,7 @@ CHAIN = {"num_samples": 7, "n_chains": 3}
 RUNTIME = [
     ("mala", {"num_warmup": 0}, "step_size", 0.3, 0.6, {}),
     ("mala", {"num_warmup": 6}, "step_size", 0.3, 2.0, {}),
+    ("mala", {"num_warmup": 6}, "inverse_mass_matrix", np.ones(2), np.array([3.0, 0.2]), {}),
     ("hmc", {"num_warmup": 0, "num_integration_steps": 3}, "step_size", 0.2, 0.4, {}),
     (
         "hmc",
