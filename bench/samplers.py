@@ -31,8 +31,9 @@ Run: ``python bench/samplers.py`` (add ``--quick`` for a smoke run).
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import os
+import sys
 import time
 import warnings
 from functools import partial
@@ -49,17 +50,9 @@ from numpyro.infer import MCMC, NUTS
 from scoresample import samplers
 from scoresample.targets import Gaussian, from_numpyro
 
-
-def _zoo(name: str):
-    """A Python file of ``models/`` (the zoo is not a package), imported by path."""
-    path = Path(__file__).resolve().parents[1] / "models" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"zoo_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-eight_schools = _zoo("eight_schools")
+# The zoo's NumPyro model (models/ is a folder of files, not a package).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
+eight_schools = importlib.import_module("eight_schools")
 
 N_CHAINS = 4
 

@@ -4,6 +4,9 @@ model files, and its configs at test size)."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -89,3 +92,27 @@ def small_run_overrides(config: Path) -> list[str]:
         particles = "n_levels" in known or "n_steps" in known
         sets.append(f"sampler.{i}.n_chains={100 if particles else 2}")
     return sets
+
+
+def host_devices_env(n_devices: int) -> dict[str, str]:
+    """The environment of a subprocess whose JAX sees ``n_devices`` CPU devices (the
+    device count is fixed when JAX starts)."""
+    return {
+        **os.environ,
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}",
+        "JAX_PLATFORMS": "cpu",
+    }
+
+
+def run_on_host_devices(script: str, n_devices: int) -> str:
+    """Run ``script`` in a Python subprocess on ``n_devices`` CPU devices; assert it
+    succeeds and return its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=host_devices_env(n_devices),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result.stdout

@@ -9,7 +9,6 @@ one-process run resumes from. The suite's default run covers several devices of 
 process with forced host devices (test_training_devices.py, samplers/test_sharding.py).
 """
 
-import os
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import sys
 import jax
 import numpy as np
 import pytest
+from helpers import host_devices_env
 
 WORK = r"""
 import jax
@@ -75,11 +75,7 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_two_processes_give_the_results_of_one(tmp_path):
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-        "JAX_PLATFORMS": "cpu",
-    }
+    env = host_devices_env(2)
     port = str(free_port())
     processes = [
         subprocess.Popen(

@@ -8,9 +8,7 @@ that ran the whole batch on every device would agree with one device trivially).
 draws do not depend on the layout, so only the order of the reduction differs.
 """
 
-import os
-import subprocess
-import sys
+from helpers import run_on_host_devices
 
 SCRIPT = r"""
 import tempfile
@@ -96,13 +94,4 @@ print("same fit")
 
 
 def test_four_devices_give_the_fit_of_one():
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-        "JAX_PLATFORMS": "cpu",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "same fit" in result.stdout
+    assert "same fit" in run_on_host_devices(SCRIPT, n_devices=4)

@@ -10,9 +10,7 @@ drift apart over long ones (as on any change of hardware). A key assigned per de
 instead of per chain would make every comparison here fail by O(1).
 """
 
-import os
-import subprocess
-import sys
+from helpers import run_on_host_devices
 
 SCRIPT = r"""
 import jax
@@ -44,13 +42,4 @@ print("same draws")
 
 
 def test_four_devices_give_the_draws_of_one():
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-        "JAX_PLATFORMS": "cpu",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "same draws" in result.stdout
+    assert "same draws" in run_on_host_devices(SCRIPT, n_devices=4)
