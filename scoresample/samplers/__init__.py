@@ -18,11 +18,13 @@ Example:
 from . import annealed_langevin as annealed_langevin
 from . import hmc as hmc
 from . import mala as mala
+from . import mean_free as mean_free
 from . import nuts as nuts
 from . import reverse_diffusion as reverse_diffusion
 from . import ula as ula
 from ._programs import clear_compiled as clear_compiled
 from .base import Sampler as Sampler
+from .mean_free import MeanFreeCoordinates as MeanFreeCoordinates
 from .model import SamplingModel as SamplingModel
 from .model import sampling_model as sampling_model
 from .registry import SAMPLERS as SAMPLERS

@@ -47,6 +47,8 @@ from ..errors import ConfigError, DataError, NonFiniteError
 from . import _programs
 from ._sharding import chain_layout, fetch, per_chain, put, replicate
 from .base import Sampler, draw_stats, normal_prior
+from .mean_free import MeanFreeCoordinates
+from .mean_free import resolve as mean_free_coordinates
 from .model import SamplingModel, check_output, sampling_model
 from .registry import SamplerSpec, make_sampler
 
@@ -72,6 +74,7 @@ def run(
     n_chains: int | None = None,
     progress: bool = True,
     devices=None,
+    mean_free=None,
 ) -> Chains:
     """Run ``sampler`` on ``model`` for many chains; return draws ``(chain, draw, d)``.
 
@@ -99,6 +102,12 @@ def run(
         n_chains: overrides the sampler's ``n_chains`` (and the rows of an array).
         progress: show a progress bar.
         devices: devices to shard chains over (default: all devices of all hosts).
+        mean_free: sample a particle system in the zero-centre-of-mass subspace
+            (:mod:`.mean_free`): None does so for a translation-invariant particle
+            system (``dw4()``, ``lj13()``), False never, a
+            :class:`~scoresample.samplers.mean_free.MeanFreeCoordinates` for a network
+            (which does not know its target). Draws are then mean-free; adapted step
+            sizes and mass matrices are those of the subspace's coordinates.
 
     Returns:
         :class:`Chains` with per-draw ``stats``, ``timing`` (compile, warm-up, sampling
@@ -132,6 +141,10 @@ def run(
         process=process,
         t_min=t_min,
     )
+    coordinates = mean_free_coordinates(model, mean_free)
+    if coordinates is not None:
+        roles = coordinates.restrict(roles)
+        initial_positions = _reduced_start(initial_positions, coordinates)
     settings = dict(spec.settings)
     n = _chain_count(n_chains, initial_positions, settings)
     dim = _dimension(roles, initial_positions)
@@ -148,11 +161,15 @@ def run(
     _complete_stats(stats, fetch(runner.layout, params), built, settings.get("thinning", 1))
     _warn_non_finite(stats["non_finite"], spec.name)
     del stats["non_finite"]
+    if coordinates is not None:
+        positions = np.asarray(coordinates.expand(positions))
+        dim = positions.shape[-1]
     if built.particles:
         positions = positions.reshape(1, n, dim)
         stats = {name: value.reshape(1, n) for name, value in stats.items()}
     report = {**settings, **(built.report or {}), **fetch(runner.layout, params)}
     report.update(n_chains=n, t_min=t_min, n_devices=runner.layout.n_devices)
+    report["mean_free"] = coordinates is not None
     names = list(roles.coordinate_names) if roles.coordinate_names else None
     return Chains(positions, stats, spec.name, runner.timing, report, names, built.particles)
 
@@ -192,6 +209,23 @@ def _initial_positions(given, sampler: Sampler, key, n: int, dim: int) -> np.nda
     if not np.all(np.isfinite(positions)):
         raise NonFiniteError("initial_positions", "contains NaN or inf", "start at finite points")
     return positions.astype(jnp.zeros(()).dtype)
+
+
+def _reduced_start(given, coordinates: MeanFreeCoordinates):
+    """Starting points in the subspace's coordinates: given ``(n, n_particles *
+    space_dim)`` positions, or a function drawing them, projected; None stays None."""
+    if given is None:
+        return None
+    full = coordinates.n_particles * coordinates.space_dim
+    if callable(given):
+        return lambda key, n: np.asarray(coordinates.reduce(jnp.asarray(given(key, n))))
+    if np.ndim(given) != 2 or np.shape(given)[1] != full:
+        raise DataError(
+            "initial_positions",
+            f"has shape {np.shape(given)}, expected (n_chains, {full})",
+            "pass one row per chain with the particle system's dimension",
+        )
+    return np.asarray(coordinates.reduce(jnp.asarray(given)))
 
 
 @partial(jax.jit, static_argnums=1)

@@ -10,7 +10,7 @@ from ...chains import Chains
 from ...diagnostics import load_chains, save_chains
 from ...errors import ConfigError
 from ...roles import EnergyModel
-from ...samplers import SamplerSpec, make_sampler, run
+from ...samplers import SamplerSpec, make_sampler, mean_free, run
 from ...targets import ExactSampler
 from ..config import Config, SamplerConfig
 from .build import build_process
@@ -63,6 +63,7 @@ def run_sampler(
         process=process,
         t_min=t_min,
         progress=progress,
+        mean_free=mean_free.of(target),  # a learned model does not know its target
     )
     chains.settings["score"] = source
     return chains
