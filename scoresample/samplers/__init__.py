@@ -27,6 +27,7 @@ from .base import Sampler as Sampler
 from .mean_free import MeanFreeCoordinates as MeanFreeCoordinates
 from .model import SamplingModel as SamplingModel
 from .model import sampling_model as sampling_model
+from .refine import refine as refine
 from .registry import SAMPLERS as SAMPLERS
 from .registry import SamplerSpec as SamplerSpec
 from .registry import make_sampler as make_sampler
