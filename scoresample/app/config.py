@@ -173,17 +173,40 @@ class ScoreConfig:
 
 
 @dataclass
+class RefineConfig:
+    """``[sampler.refine]``: Metropolis refinement of the sampler's draws on the exact
+    target (:func:`scoresample.samplers.refine`): each draw starts a chain of the refiner
+    ``sampler`` with ``num_warmup`` adaptation and ``num_steps`` kept steps; the refined
+    draws are a second result, labelled ``<label>_refined``."""
+
+    sampler: Literal["mala", "hmc"] = "mala"
+    num_steps: int = 100
+    num_warmup: int = 100
+
+    def __post_init__(self):
+        _require_positive("sampler.refine", num_steps=self.num_steps)
+        if self.num_warmup < 0:
+            raise ConfigError(
+                "sampler.refine.num_warmup",
+                f"must be >= 0, got {self.num_warmup}",
+                "use 0 or more",
+            )
+
+
+@dataclass
 class SamplerConfig:
     """``[[sampler]]``: a sampler ``name``, an optional unique ``label`` for its outputs,
     which ``score`` drives it (``exact`` target or ``learned`` model; default: learned
     when one is trained and the sampler can use it), where chains start (``prior``: the
-    sampler's default; ``exact``: exact samples of the target), and its settings (all
-    other keys, checked by the sampler)."""
+    sampler's default; ``exact``: exact samples of the target), an optional
+    ``[sampler.refine]`` correction by the exact target, and its settings (all other
+    keys, checked by the sampler)."""
 
     name: str
     label: str | None = None
     score: Literal["exact", "learned"] | None = None
     init: Literal["prior", "exact"] = "prior"
+    refine: RefineConfig | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
 

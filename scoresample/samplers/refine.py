@@ -11,6 +11,10 @@ correction by the energy that Boltzmann generators (Noé et al. 2019) and iDEM
 instead of importance weights, so it needs neither the learned density nor its
 normaliser.
 
+What it cannot do: a few local steps do not carry mass between well-separated modes,
+so wrong mode weights of the learned sampler stay wrong (importance reweighting, which
+needs the learned density, corrects those).
+
 Each chain adapts its own step size (and, if asked, mass matrix) in ``num_warmup``
 steps from its starting point, then runs ``num_steps``. Every gradient evaluation is
 counted, warm-up included: ``Chains.total_grad_evals()`` of the result is the exact

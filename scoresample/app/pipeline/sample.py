@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import jax
@@ -10,9 +11,9 @@ from ...chains import Chains
 from ...diagnostics import load_chains, save_chains
 from ...errors import ConfigError
 from ...roles import EnergyModel
-from ...samplers import SamplerSpec, make_sampler, mean_free, run
+from ...samplers import SamplerSpec, make_sampler, mean_free, refine, run
 from ...targets import ExactSampler
-from ..config import Config, SamplerConfig
+from ..config import Config, RefineConfig, SamplerConfig
 from .build import build_process
 from .train import Trained
 
@@ -82,11 +83,42 @@ def sample_stage(
     """All samplers in order; finished ones (their netCDF exists) are reused on resume."""
     results = {}
     for index, cfg in enumerate(config.sampler):
-        path = run_dir / "chains" / f"{cfg.label}.nc"
-        if resume and path.exists():
-            results[cfg.label] = load_chains(path)
-            continue
-        chains = run_sampler(cfg, config, target, trained, jax.random.fold_in(key, index), progress)
-        save_chains(chains, path, target)
-        results[cfg.label] = chains
+        key_run = jax.random.fold_in(key, index)
+        make = partial(run_sampler, cfg, config, target, trained, key_run, progress)
+        results[cfg.label] = _saved(run_dir, cfg.label, target, resume, make)
+        if cfg.refine is not None:
+            start, key_refine = results[cfg.label], jax.random.fold_in(key_run, 1)
+            make = partial(refine_draws, cfg.refine, start, target, key_refine, progress)
+            results[f"{cfg.label}_refined"] = _saved(
+                run_dir, f"{cfg.label}_refined", target, resume, make
+            )
     return results
+
+
+def _saved(run_dir: Path, label: str, target, resume: bool, make) -> Chains:
+    """The chains of ``label``: reused from their netCDF file on resume, else made and
+    saved."""
+    path = run_dir / "chains" / f"{label}.nc"
+    if resume and path.exists():
+        return load_chains(path)
+    chains = make()
+    save_chains(chains, path, target)
+    return chains
+
+
+def refine_draws(cfg: RefineConfig, chains: Chains, target, key, progress: bool) -> Chains:
+    """A sampler's draws refined on the exact target; the refined chains record the
+    gradient evaluations of the draws they started from."""
+    refined = refine(
+        key,
+        chains,
+        target,
+        sampler=cfg.sampler,
+        num_steps=cfg.num_steps,
+        num_warmup=cfg.num_warmup,
+        progress=progress,
+        mean_free=mean_free.of(target),
+    )
+    refined.settings.update(score="exact", refined_from=chains.sampler)
+    refined.settings["start_grad_evals"] = chains.total_grad_evals()
+    return refined

@@ -36,7 +36,10 @@ def test_model_config_runs(config, tmp_path):
         args += ["--set", override]
     assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    labels = [s.get("label", s["name"]) for s in tomllib.loads(text)["sampler"]]
+    labels = []
+    for sampler in tomllib.loads(text)["sampler"]:
+        label = sampler.get("label", sampler["name"])
+        labels += [label, f"{label}_refined"] if "refine" in sampler else [label]
     assert sorted(metrics) == sorted(labels)
     assert all((out / "chains" / f"{label}.nc").exists() for label in labels)
     assert (out / "report.html").exists() and (out / "summary.csv").exists()
