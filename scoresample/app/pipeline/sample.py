@@ -117,7 +117,6 @@ def refine_draws(cfg: RefineConfig, chains: Chains, target, key, progress: bool)
         num_steps=cfg.num_steps,
         num_warmup=cfg.num_warmup,
         progress=progress,
-        mean_free=mean_free.of(target),
     )
     refined.settings.update(score="exact", refined_from=chains.sampler)
     refined.settings["start_grad_evals"] = chains.total_grad_evals()
