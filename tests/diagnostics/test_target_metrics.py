@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import ot
 import pytest
 from helpers import assert_zscores_small
 
@@ -136,3 +137,25 @@ def test_target_metrics_reject_nan(name):
     target = ncsn_toy() if name == "mode_weights" else many_well(2)
     with pytest.raises(NonFiniteError, match="samples"):
         getattr(metrics, name)(np.full((3, 2), np.nan), target)
+
+
+def test_particle_w2_and_dem_squares_match_an_independent_computation(key):
+    """Equal sizes: 1-D W2 is the root mean squared difference of sorted values, and
+    DEM's number is POT's ``emd2_1d`` (squared-Euclidean cost), the squared W2."""
+    target = dw4()
+    k1, k2 = jax.random.split(key)
+    xs = 1.7 * np.asarray(jax.random.normal(k1, (400, target.dim)), np.float64)
+    ys = 2.3 * np.asarray(jax.random.normal(k2, (400, target.dim)), np.float64) + 0.4
+    got = metrics.particle_metrics(xs, ys, target)
+    e_x, e_y = np.sort(metrics.energies(xs, target)), np.sort(metrics.energies(ys, target))
+    d_x = np.sort(metrics.interatomic_distances(xs, target))
+    d_y = np.sort(metrics.interatomic_distances(ys, target))
+    np.testing.assert_allclose(got["energy_w2"], np.sqrt(np.mean((e_x - e_y) ** 2)), rtol=1e-6)
+    np.testing.assert_allclose(got["distance_w2"], np.sqrt(np.mean((d_x - d_y) ** 2)), rtol=1e-6)
+    np.testing.assert_allclose(got["energy_w2_dem"], ot.emd2_1d(e_x, e_y), rtol=1e-6)
+    np.testing.assert_allclose(got["distance_w2_dem"], ot.emd2_1d(d_x, d_y), rtol=1e-6)
+    assert got["distance_w2_dem"] != pytest.approx(got["distance_w2"], rel=0.05)
+    edges = np.linspace(min(d_x[0], d_y[0]), max(d_x[-1], d_y[-1]), 201)
+    p = np.histogram(d_x, edges)[0] / d_x.size
+    q = np.histogram(d_y, edges)[0] / d_y.size
+    np.testing.assert_allclose(got["distance_tv"], 0.5 * np.abs(p - q).sum(), rtol=1e-12)
