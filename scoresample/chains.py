@@ -92,3 +92,8 @@ class Chains:
         """Score / gradient evaluations of the sampling phase, over all chains."""
         grads = self.stats.get("n_grad_evals")
         return int(np.sum(grads)) if grads is not None else 0
+
+    def warmup_grad_evals(self) -> int:
+        """Score / gradient evaluations of the warm-up (adaptation or burn-in), over all
+        chains; 0 where the run recorded none."""
+        return int(np.sum(self.settings.get("warmup_grad_evals", 0)))

@@ -33,9 +33,9 @@ class Sampler(NamedTuple):
             shape).
         parameters: per-chain arrays, used when no warm-up runs and where the warm-up
             starts (may be empty).
-        warmup: ``(rng_key, position, parameters, num_steps) -> (state, parameters)``,
-            each chain adapting its own parameters from the given ones; None makes
-            warm-up steps plain burn-in.
+        warmup: ``(rng_key, position, parameters, num_steps) -> (state, parameters,
+            n_grad_evals)``, each chain adapting its own parameters from the given ones
+            and counting the gradients it spent; None makes warm-up steps plain burn-in.
         particles: one step turns its starting point into one independent draw (annealed
             Langevin, reverse diffusion) rather than moving a Markov chain.
         grad_evals_per_step: score or gradient evaluations per step; None reads them from

@@ -39,15 +39,25 @@ def energy_at_draw(old_state, new_state, info: HMCInfo, parameters: dict) -> dic
     return {"energy": jnp.where(info.is_accepted, info.energy, -old_state.logdensity + kinetic)}
 
 
-def window_warmup(algorithm, logdensity_fn, target_acceptance_rate, diagonal: bool, **extra):
+def window_warmup(
+    algorithm,
+    logdensity_fn,
+    target_acceptance_rate,
+    diagonal: bool,
+    grads_per_step: int | None = None,
+    **extra,
+):
     """BlackJAX window adaptation (Stan's schedule) for ``algorithm`` (``blackjax.hmc`` or
     ``blackjax.nuts``) as ``(rng_key, position, parameters, num_steps) -> (state,
-    parameters)``, one chain at a time, from the given ``step_size`` and
-    ``inverse_mass_matrix`` to the adapted ones.
+    parameters, n_grad_evals)``, one chain at a time, from the given ``step_size`` and
+    ``inverse_mass_matrix`` to the adapted ones, with the gradient evaluations it spent.
 
     It adapts a diagonal or (``diagonal=False``) a dense matrix. ``extra`` goes to the
-    algorithm (``num_integration_steps``, ``max_num_doublings``).
+    algorithm (``num_integration_steps``, ``max_num_doublings``). The gradients are
+    ``num_steps * grads_per_step`` for a fixed cost per step, else (None) the sum of the
+    steps' ``info.num_integration_steps`` (NUTS's trajectory lengths).
     """
+    kept = set() if grads_per_step is not None else {"num_integration_steps"}
 
     def warmup(rng_key, position, parameters: dict, num_steps: int):
         adaptation = blackjax.window_adaptation(
@@ -57,13 +67,18 @@ def window_warmup(algorithm, logdensity_fn, target_acceptance_rate, diagonal: bo
             initial_inverse_mass_matrix=parameters["inverse_mass_matrix"],
             initial_step_size=parameters["step_size"],
             target_acceptance_rate=target_acceptance_rate,
-            adaptation_info_fn=get_filter_adapt_info_fn(),
+            adaptation_info_fn=get_filter_adapt_info_fn(info_keys=kept),
             **extra,
         )
-        (state, adapted), _ = adaptation.run(rng_key, position, num_steps)
-        return state, {
+        (state, adapted), info = adaptation.run(rng_key, position, num_steps)
+        if grads_per_step is None:
+            grads = jnp.sum(info.info.num_integration_steps)
+        else:
+            grads = jnp.asarray(num_steps * grads_per_step)
+        parameters = {
             "step_size": adapted["step_size"],
             "inverse_mass_matrix": adapted["inverse_mass_matrix"],
         }
+        return state, parameters, grads.astype(jnp.int32)
 
     return warmup

@@ -149,24 +149,26 @@ def as_top_level_api(
 def window_warmup(logdensity_fn: LogDensityFn, target_acceptance_rate=0.574, diagonal=True):
     """Stan's windowed adaptation of ``h`` and ``M^{-1}`` (BlackJAX's
     :func:`~blackjax.window_adaptation` on this kernel, as for HMC) as ``(rng_key,
-    position, parameters, num_steps) -> (state, {"step_size", "inverse_mass_matrix"})``,
-    one chain, from the given parameters; ``diagonal=False`` adapts a dense matrix. Fewer
-    than 20 steps adapt ``h`` alone (BlackJAX's schedule has no slow window then).
+    position, parameters, num_steps) -> (state, {"step_size", "inverse_mass_matrix"},
+    n_grad_evals)``, one chain, from the given parameters; ``diagonal=False`` adapts a
+    dense matrix. Fewer than 20 steps adapt ``h`` alone (BlackJAX's schedule has no slow
+    window then). One gradient per step.
 
     Example:
         >>> start = {"step_size": jnp.asarray(1.0), "inverse_mass_matrix": jnp.ones(3)}
         >>> warmup = window_warmup(lambda x: -0.5 * x @ x)
-        >>> state, params = warmup(jax.random.PRNGKey(0), jnp.zeros(3), start, 500)
+        >>> state, params, n_grad_evals = warmup(jax.random.PRNGKey(0), jnp.zeros(3), start, 500)
     """
     # This module has the shape of a BlackJAX algorithm (``init``, ``build_kernel``).
     algorithm = sys.modules[__name__]
-    return hmc.window_warmup(algorithm, logdensity_fn, target_acceptance_rate, diagonal)
+    return hmc.window_warmup(algorithm, logdensity_fn, target_acceptance_rate, diagonal, 1)
 
 
 def dual_averaging_warmup(logdensity_fn: LogDensityFn, target_acceptance_rate=0.574):
     """Step size alone for the given, fixed ``parameters["inverse_mass_matrix"]``, as
     ``(rng_key, position, parameters, num_steps) -> (state, {"step_size",
-    "inverse_mass_matrix"})``, starting from ``parameters["step_size"]``.
+    "inverse_mass_matrix"}, n_grad_evals)``, starting from ``parameters["step_size"]`` (one
+    gradient per step).
 
     ``log h_{t+1} = mu - sqrt(t) / (gamma (t + t0)) sum_i (target - a_i)``, the returned
     ``h`` being the weighted average of the iterates (Hoffman & Gelman 2014, Eq. 6).
@@ -174,7 +176,7 @@ def dual_averaging_warmup(logdensity_fn: LogDensityFn, target_acceptance_rate=0.
     Example:
         >>> start = {"step_size": jnp.asarray(1.0), "inverse_mass_matrix": jnp.ones(3)}
         >>> warmup = dual_averaging_warmup(lambda x: -0.5 * x @ x)
-        >>> state, params = warmup(jax.random.PRNGKey(0), jnp.zeros(3), start, 200)
+        >>> state, params, n_grad_evals = warmup(jax.random.PRNGKey(0), jnp.zeros(3), start, 200)
     """
     da_init, da_update, da_final = dual_averaging_adaptation(target_acceptance_rate)
     kernel = build_kernel()
@@ -190,6 +192,7 @@ def dual_averaging_warmup(logdensity_fn: LogDensityFn, target_acceptance_rate=0.
 
         carry = (init(position, logdensity_fn), da_init(parameters["step_size"]))
         (state, da_state), _ = jax.lax.scan(one_step, carry, jax.random.split(rng_key, num_steps))
-        return state, {"step_size": da_final(da_state), "inverse_mass_matrix": inverse_mass_matrix}
+        parameters = {"step_size": da_final(da_state), "inverse_mass_matrix": inverse_mass_matrix}
+        return state, parameters, jnp.asarray(num_steps, jnp.int32)
 
     return warmup

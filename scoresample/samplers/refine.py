@@ -98,9 +98,9 @@ def refine(
         progress=progress,
         mean_free=mean_free,
     )
-    per_step = chains.settings.get("num_integration_steps", 1) if sampler == "hmc" else 1
     stats = {name: value.reshape(1, -1) for name, value in chains.stats.items()}
-    stats["n_grad_evals"] = stats["n_grad_evals"] + num_warmup * per_step
+    warmup = np.asarray(chains.settings["warmup_grad_evals"]).reshape(1, -1)
+    stats["n_grad_evals"] = stats["n_grad_evals"] + warmup
     settings = {**chains.settings, "refined_steps": num_steps, "refiner": sampler}
     return Chains(
         chains.positions.reshape(1, len(positions), -1),

@@ -156,7 +156,7 @@ def run(
     runner = _Runner(spec, roles, dim, chain_layout(n, devices), wrap, progress)
     built = runner.sampler
     x0 = _initial_positions(initial_positions, built, key_start, n, dim)
-    states, params = runner.warm_up(warm_keys, x0)
+    states, params, warmup_grads = runner.warm_up(warm_keys, x0)
     positions, stats = runner.sample(sample_keys, states, params, spec.name)
     _complete_stats(stats, fetch(runner.layout, params), built, settings.get("thinning", 1))
     _warn_non_finite(stats["non_finite"], spec.name)
@@ -170,6 +170,7 @@ def run(
     report = {**settings, **(built.report or {}), **fetch(runner.layout, params)}
     report.update(n_chains=n, t_min=t_min, n_devices=runner.layout.n_devices)
     report["mean_free"] = coordinates is not None
+    report["warmup_grad_evals"] = np.asarray(fetch(runner.layout, warmup_grads))
     names = list(roles.coordinate_names) if roles.coordinate_names else None
     return Chains(positions, stats, spec.name, runner.timing, report, names, built.particles)
 
@@ -351,7 +352,8 @@ class _Runner:
             )
 
     def warm_up(self, keys, x0):
-        """Initial states, then adaptation (or burn-in); returns ``(states, params)``."""
+        """Initial states, then adaptation (or burn-in); returns ``(states, params,
+        gradient evaluations per chain)``."""
         sampler, wrap, layout = self.sampler, self.wrap, self.layout
         x0 = put(layout, x0)
         broadcast = lambda p: np.broadcast_to(p, (layout.n_chains, *np.shape(p)))  # noqa: E731
@@ -361,7 +363,7 @@ class _Runner:
         self.check_initial(states)
         num_warmup = self.settings.get("num_warmup", 0)
         if num_warmup == 0:
-            return states, params
+            return states, params, put(layout, np.zeros(layout.n_chains, np.int32))
         if sampler.warmup is not None:
 
             def adapt(traced, shared, key, x, p):
@@ -423,12 +425,15 @@ def _step(sampler: Sampler, shared: dict, key, state, params):
 
 
 def _burn_in(sampler: Sampler, shared: dict, key, state, params, *, wrap, num_steps: int):
-    """Warm-up without adaptation: ``num_steps`` steps with fixed ``params``."""
+    """Warm-up without adaptation: ``num_steps`` steps with fixed ``params``; returns
+    ``(state, params, gradient evaluations)``."""
 
     def one(state, i):
-        return _step(sampler, shared, jax.random.fold_in(wrap(key), i), state, params)[0], None
+        state, stats = _step(sampler, shared, jax.random.fold_in(wrap(key), i), state, params)
+        return state, stats.get("n_grad_evals", jnp.int32(sampler.grad_evals_per_step or 0))
 
-    return jax.lax.scan(one, state, jnp.arange(num_steps))[0], params
+    state, grads = jax.lax.scan(one, state, jnp.arange(num_steps))
+    return state, params, jnp.sum(grads).astype(jnp.int32)
 
 
 def _concatenate(pieces, num_samples: int):
