@@ -17,7 +17,7 @@ needs the learned density, corrects those).
 
 Each chain adapts its own step size (and, if asked, mass matrix) in ``num_warmup``
 steps from its starting point, then runs ``num_steps``. Every gradient evaluation is
-counted, warm-up included: ``Chains.total_grad_evals()`` of the result is the exact
+counted: ``total_grad_evals() + warmup_grad_evals()`` of the result is the exact
 energy's cost of the correction, to put beside MCMC at the same budget.
 """
 
@@ -68,11 +68,12 @@ def refine(
 
     Returns:
         :class:`Chains` of ``n`` independent refined draws (``particles=True``, one
-        chain), whose ``n_grad_evals`` include each chain's warm-up.
+        chain); ``n_grad_evals`` counts the kept steps, ``warmup_grad_evals()`` the
+        adaptation.
 
     Example:
         >>> refined = refine(key, learned.flat(), targets.dw4(), num_steps=200)
-        >>> refined.total_grad_evals()  # exact-energy gradients of the correction
+        >>> refined.total_grad_evals() + refined.warmup_grad_evals()  # its energy cost
     """
     if sampler not in REFINERS:
         raise ConfigError(
@@ -99,8 +100,6 @@ def refine(
         mean_free=mean_free,
     )
     stats = {name: value.reshape(1, -1) for name, value in chains.stats.items()}
-    warmup = np.asarray(chains.settings["warmup_grad_evals"]).reshape(1, -1)
-    stats["n_grad_evals"] = stats["n_grad_evals"] + warmup
     settings = {**chains.settings, "refined_steps": num_steps, "refiner": sampler}
     return Chains(
         chains.positions.reshape(1, len(positions), -1),

@@ -46,7 +46,8 @@ def test_refined_draws_take_the_target_law(wrong_draws, sampler, settings, per_s
     )
     assert refined.particles and refined.positions.shape == (1, N, 2)
     assert _law_matches(refined.flat())
-    assert refined.total_grad_evals() == N * (100 + 150) * per_step
+    assert refined.total_grad_evals() == N * 150 * per_step
+    assert refined.warmup_grad_evals() == N * 100 * per_step
 
 
 def test_too_few_steps_leave_the_draws_wrong(wrong_draws):

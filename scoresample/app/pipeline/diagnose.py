@@ -76,6 +76,7 @@ def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key)
         "seconds": float(chains.timing.get("sampling", 0.0) + chains.timing.get("warmup", 0.0)),
         "compile_seconds": float(chains.timing.get("compile", 0.0)),
         "n_grad_evals": eff.n_grad_evals,
+        "warmup_grad_evals": chains.warmup_grad_evals(),
         "n_draws": int(chains.n_chains * chains.n_draws),
         "ess_bulk_min": float(table["ess_bulk"].min()),
         "ess_bulk_median": float(table["ess_bulk"].median()),

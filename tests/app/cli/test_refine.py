@@ -45,7 +45,8 @@ def test_refined_draws_are_a_second_result(tmp_path):
     assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert sorted(metrics) == ["annealed", "annealed_refined"]
-    assert metrics["annealed_refined"]["n_grad_evals"] == 100 * (4 + 6)  # MALA: 1 per step
+    assert metrics["annealed_refined"]["n_grad_evals"] == 100 * 6  # MALA: 1 per step
+    assert metrics["annealed_refined"]["warmup_grad_evals"] == 100 * 4
     refined = load_chains(out / "chains" / "annealed_refined.nc")
     start = load_chains(out / "chains" / "annealed.nc")
     assert refined.positions.shape == start.positions.shape == (1, 100, 2)
