@@ -46,6 +46,8 @@ class Sampler(NamedTuple):
         extra_stats: ``(old_state, new_state, info, parameters) -> dict`` of statistics
             that :func:`draw_stats` cannot read off ``info`` (HMC's energy at the draw).
         shared: arrays the same for every chain (a noise schedule, a time grid).
+        variable_length: a step's cost depends on the state (NUTS's tree depth), so
+            vectorised chains wait for the slowest; ``run`` may run them one by one.
     """
 
     algorithm: Callable[..., SamplingAlgorithm]
@@ -57,6 +59,7 @@ class Sampler(NamedTuple):
     report: dict | None = None
     extra_stats: Callable | None = None
     shared: dict[str, Any] | None = None
+    variable_length: bool = False
 
 
 def from_algorithm(algorithm: SamplingAlgorithm, particles: bool = False) -> Sampler:

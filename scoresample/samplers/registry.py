@@ -44,9 +44,9 @@ CHAIN_SETTINGS = {
     "num_samples": Setting(1000, V.positive_int, "draws kept per chain, after thinning"),
     "thinning": Setting(1, V.positive_int, "kernel steps per kept draw"),
     "chain_method": Setting(
-        "vectorized",
-        V.choice("vectorized", "sequential"),
-        "chains of a device in lockstep (vmap) or one by one (lax.map)",
+        "auto",
+        V.choice("auto", "vectorized", "sequential"),
+        "chains of a device in lockstep (vmap) or one by one (auto: one by one for NUTS on CPU)",
     ),
 }
 _STEP = Setting(None, V.optional_positive_float, "step size; the warm-up's starting value (1.0)")
@@ -91,7 +91,8 @@ def _hmc(settings: dict, model: SamplingModel, dim: int) -> Sampler:
 def _nuts(settings: dict, model: SamplingModel, dim: int) -> Sampler:
     doublings = settings["max_num_doublings"]
     return Sampler(
-        *_hamiltonian(blackjax.nuts, "nuts", settings, model, dim, max_num_doublings=doublings)
+        *_hamiltonian(blackjax.nuts, "nuts", settings, model, dim, max_num_doublings=doublings),
+        variable_length=True,
     )
 
 

@@ -298,7 +298,7 @@ class _Runner:
         arrays, self.model_rest = eqx.partition(model, eqx.is_array)
         self.model_arrays = replicate(layout, arrays)
         self.shared = replicate(layout, self.sampler.shared or {})
-        self.sequential = spec.settings.get("chain_method") == "sequential"
+        self.sequential = _sequential(spec.settings.get("chain_method"), self.sampler)
         static = _programs.model_key(self.model_rest)
         self.pins = static[1] if static else ()
         self.key = None if static is None else (
@@ -411,6 +411,14 @@ class _Runner:
                 bar.update(min(size, num_samples - c * size))
             self.timing["sampling"] += time.perf_counter() - start
         return _concatenate(pieces, num_samples)
+
+
+def _sequential(chain_method: str | None, sampler: Sampler) -> bool:
+    """Run a device's chains one by one: asked for, or ``"auto"`` for samplers whose
+    steps vary in length (NUTS) on CPU, where vectorised chains wait for the slowest."""
+    if chain_method in (None, "auto"):
+        return sampler.variable_length and jax.default_backend() == "cpu"
+    return chain_method == "sequential"
 
 
 def _step(sampler: Sampler, shared: dict, key, state, params):

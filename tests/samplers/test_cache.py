@@ -1,6 +1,7 @@
 """``run`` compiles once per trace: a second identical call, and a sweep over any runtime
 setting, compile nothing, and a cached program gives exactly the draws of a fresh one."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -110,8 +111,18 @@ def test_a_new_function_compiles_and_a_rebound_closure_is_not_stale(key):
 
 def test_sequential_chains_give_the_vectorized_draws(key):
     spec = samplers.make_sampler("nuts", num_warmup=0, step_size=0.4, **CHAIN)
-    assert spec.settings["chain_method"] == "vectorized"
     chains = _run(spec.replace(chain_method="sequential"), key)
-    reference = _run(spec, key)
+    reference = _run(spec.replace(chain_method="vectorized"), key)
     np.testing.assert_allclose(chains.positions, reference.positions, rtol=0, atol=1e-5)
     assert np.all(chains.stats["n_grad_evals"] == chains.stats["n_steps"])
+
+
+def test_auto_runs_nuts_chains_one_by_one_on_cpu():
+    nuts = samplers.make_sampler("nuts").build(samplers.sampling_model(TARGET), 2)
+    mala = samplers.make_sampler("mala").build(samplers.sampling_model(TARGET), 2)
+    from scoresample.samplers.run import _sequential
+
+    assert nuts.variable_length and not mala.variable_length
+    assert _sequential("auto", nuts) == (jax.default_backend() == "cpu")
+    assert not _sequential("auto", mala) and _sequential("sequential", mala)
+    assert not _sequential("vectorized", nuts)
