@@ -30,6 +30,7 @@ from .particles import DoubleWellParticles as DoubleWellParticles
 from .particles import LennardJones as LennardJones
 from .particles import dw4 as dw4
 from .particles import lj13 as lj13
+from .particles import lj55 as lj55
 from .registry import TargetInfo as TargetInfo
 from .registry import builtin_targets as builtin_targets
 from .registry import make_target as make_target

@@ -1,4 +1,4 @@
-"""Particle systems: the DW-4 and LJ-13 Boltzmann densities ``p(x) ∝ exp(-E(x))``.
+"""Particle systems: the DW-4, LJ-13 and LJ-55 Boltzmann densities ``p(x) ∝ exp(-E(x))``.
 
 Positions stay flat, shape ``(n_particles * space_dim,)``, and are reshaped to
 ``(n_particles, space_dim)`` only inside this file. Both energies depend on
@@ -10,6 +10,7 @@ diagnostics are compared after :func:`remove_mean`. ``log_prob`` is unnormalised
 
 References:
     Köhler, Klein, Noé (2020), Equivariant flows, ICML (DW-4 and LJ-13);
+    Klein et al. (2023), Equivariant flow matching, NeurIPS (LJ-55);
     Akhound-Sadegh et al. (2024), Iterated Denoising Energy Matching, App. C.
 """
 
@@ -131,3 +132,8 @@ def dw4() -> DoubleWellParticles:
 def lj13(pair_sum: Literal["ordered", "unordered"] = "ordered") -> LennardJones:
     """LJ-13: thirteen Lennard-Jones particles in 3-D in a harmonic trap (dim 39)."""
     return LennardJones(pair_sum=pair_sum)
+
+
+def lj55(pair_sum: Literal["ordered", "unordered"] = "ordered") -> LennardJones:
+    """LJ-55: fifty-five Lennard-Jones particles in 3-D in a harmonic trap (dim 165)."""
+    return LennardJones(n_particles=55, pair_sum=pair_sum)

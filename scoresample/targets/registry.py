@@ -14,7 +14,7 @@ from .funnel import funnel
 from .gaussian import Gaussian
 from .mixture import gmm40, mixture_1d, ncsn_toy
 from .moons import two_moons_target
-from .particles import dw4, lj13
+from .particles import dw4, lj13, lj55
 from .wells import double_well, many_well
 
 
@@ -37,6 +37,7 @@ BUILTIN: dict[str, Callable] = {
     "many_well": many_well,
     "dw4": dw4,
     "lj13": lj13,
+    "lj55": lj55,
     "funnel": funnel,
     "banana": banana,
     "two_moons": two_moons_target,
