@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from .build import (
 )
 
 DATA_FILE = "train_data.npy"
+#: The energy gradients the training data cost, beside it (read back on resume).
+DATA_COST_FILE = "train_data_cost.json"
 HISTORY_FILE = "train_history.csv"
 
 
@@ -40,11 +43,16 @@ class Trained:
     process: Any
     history: dict[str, np.ndarray]
     samples: np.ndarray
+    #: Energy (score) evaluations the training data cost: MCMC gradients, warm-up
+    #: included, plus the exact scores attached for TSM-like objectives; 0 for exact
+    #: samples without scores, None for data from a file.
+    data_energy_evals: int | None = None
 
 
-def mcmc_data(target, cfg, key, progress: bool) -> np.ndarray:
+def mcmc_data(target, cfg, key, progress: bool) -> tuple[np.ndarray, int]:
     """``n`` draws of MCMC on the exact target (a short run per chain after warm-up),
-    centred for mean-free targets."""
+    centred for mean-free targets, and the gradient evaluations they cost (warm-up
+    included)."""
     per_chain = math.ceil(cfg.n / cfg.mcmc_chains)
     spec = make_sampler(
         cfg.mcmc_sampler,
@@ -56,25 +64,28 @@ def mcmc_data(target, cfg, key, progress: bool) -> np.ndarray:
     samples = chains.flat()[: cfg.n]
     if isinstance(target, MeanFree):  # the centre of mass is a free random walk
         samples = np.asarray(target.remove_mean(samples))
-    return as_default_float(samples)
+    return as_default_float(samples), chains.total_grad_evals() + chains.warmup_grad_evals()
 
 
 def training_samples(config: Config, target, model_dir: Path, key, base: Path, progress):
-    """The training set: reused from ``model_dir`` when resuming, else made and saved."""
+    """The training set and the energy gradients it cost (None for a file): reused from
+    ``model_dir`` when resuming, else made and saved."""
     data_cfg = config.score.data
-    path = model_dir / DATA_FILE
+    path, cost_path = model_dir / DATA_FILE, model_dir / DATA_COST_FILE
     if data_cfg.source == "file":
-        return load_data_file(data_cfg, target.dim, base)
-    if path.exists():
-        return as_default_float(np.load(path))
+        return load_data_file(data_cfg, target.dim, base), None
+    if path.exists():  # resuming; a run made before costs were recorded has no cost file
+        cost = json.loads(cost_path.read_text())["energy_evals"] if cost_path.exists() else None
+        return as_default_float(np.load(path)), cost
     if data_cfg.source == "exact":
-        samples = as_default_float(exact_data(target, data_cfg.n, key))
+        samples, cost = as_default_float(exact_data(target, data_cfg.n, key)), 0
     else:
-        samples = mcmc_data(target, data_cfg, key, progress)
+        samples, cost = mcmc_data(target, data_cfg, key, progress)
     buffer = io.BytesIO()
     np.save(buffer, samples)
     write_bytes(path, buffer.getvalue())
-    return samples
+    write_text(cost_path, json.dumps({"energy_evals": cost}) + "\n")
+    return samples, cost
 
 
 def write_history(history: dict[str, np.ndarray], path: Path) -> None:
@@ -97,10 +108,12 @@ def train_stage(
     model_dir = run_dir / "model"
     key_data, key_net, key_fit = jax.random.split(key, 3)
     process = build_process(score)
-    samples = training_samples(config, target, model_dir, key_data, base, progress)
+    samples, data_cost = training_samples(config, target, model_dir, key_data, base, progress)
     objective = build_objective(score, process, target, samples)
     data = attach_scores(target, samples, objective)
-    model = build_network(score, target.dim, process, samples, key_net)
+    if data_cost is not None and objective.needs_scores:
+        data_cost += len(samples)  # one exact score per training point
+    model = build_network(score, target.dim, process, samples, key_net, target=target)
     training = score.training
     timing = (
         {"sigmas": training.sigma} if training.sigma is not None else {"times": training.t_sampling}
@@ -122,4 +135,4 @@ def train_stage(
     )
     write_history(result.history, run_dir / HISTORY_FILE)
     learned = result.ema_model if result.ema_model is not None else result.model
-    return Trained(learned, process, result.history, samples)
+    return Trained(learned, process, result.history, samples, data_cost)
