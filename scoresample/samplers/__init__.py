@@ -8,6 +8,9 @@ BlackJAX's three-layer shape (``<Algo>State``, ``<Algo>Info``, ``init``,
 with its settings (:mod:`.registry`, the one place that knows them); :func:`run` runs
 many chains of it, or of any BlackJAX ``SamplingAlgorithm``, sharded over devices, into
 :class:`~scoresample.chains.Chains`. The model's role is explicit (:mod:`.model`).
+A learned sampler's draws are corrected by the exact target with :func:`refine`
+(Metropolis steps) or :func:`reweight` (importance weights by the probability-flow ODE's
+density, :mod:`.reweight`).
 
 Example:
     >>> from scoresample import samplers, targets
@@ -32,6 +35,14 @@ from .registry import SAMPLERS as SAMPLERS
 from .registry import SamplerSpec as SamplerSpec
 from .registry import make_sampler as make_sampler
 from .registry import sampler_settings as sampler_settings
+from .reweight import FlowDensity as FlowDensity
+from .reweight import Reweighted as Reweighted
+from .reweight import flow_log_density as flow_log_density
+from .reweight import flow_sample as flow_sample
+from .reweight import importance_weights as importance_weights
+from .reweight import kish_ess as kish_ess
+from .reweight import log_normaliser as log_normaliser
+from .reweight import reweight as reweight
 from .run import NonFiniteWarning as NonFiniteWarning
 from .run import run as run
 from .ula import step_size_from_paper as step_size_from_paper
