@@ -35,6 +35,7 @@ from .noise import VP as VP
 from .noise import FixedLevel as FixedLevel
 from .samplers import make_sampler as make_sampler
 from .samplers import refine as refine
+from .samplers import reweight as reweight
 from .samplers import run as run
 from .training import FitResult as FitResult
 from .training import fit as fit

@@ -115,15 +115,20 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def _cmd_reference(args: argparse.Namespace) -> int:
-    from ..reference import ReferenceSettings, reference
+    import dataclasses
 
-    settings = ReferenceSettings(
-        sampler=args.sampler,
-        n_chains=args.chains,
-        num_warmup=args.warmup,
-        num_samples=args.samples,
-        thinning=args.thin,
-        seed=args.seed,
+    from ..reference import default_settings, reference
+
+    given = {
+        "sampler": args.sampler,
+        "n_chains": args.chains,
+        "num_warmup": args.warmup,
+        "num_samples": args.samples,
+        "thinning": args.thin,
+        "seed": args.seed,
+    }
+    settings = dataclasses.replace(
+        default_settings(args.target), **{k: v for k, v in given.items() if v is not None}
     )
     root = Path(args.cache_dir) if args.cache_dir else None
     ref = reference(args.target, settings, root=root, force=args.force, progress=not args.quiet)
@@ -214,30 +219,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_reference_parser(sub, fmt) -> None:
-    from ..reference import ReferenceSettings
-
-    d = ReferenceSettings()
     p = sub.add_parser(
         "reference",
         formatter_class=fmt,
         help="make (or reuse) a checked long-MCMC reference set of a particle target",
         epilog="Stored with its settings, seed and checks in the user cache directory\n"
         "($SCORESAMPLE_CACHE, else ~/.cache/scoresample) and reused by every later call with\n"
-        "the same settings. Exit status 1 when a check fails.\n"
+        "the same settings; options left out take the target's defaults\n"
+        "(scoresample.reference.DEFAULTS). Exit status 1 when a check fails.\n"
         "examples:\n  scoresample reference dw4\n  scoresample reference lj13 --chains 32",
     )
     p.add_argument("target", choices=("dw4", "lj13", "lj55"), help="the particle target")
-    p.add_argument("--sampler", default=d.sampler, choices=("nuts", "hmc", "mala"))
-    p.add_argument("--chains", type=int, default=d.n_chains, help=f"default {d.n_chains}")
-    p.add_argument("--warmup", type=int, default=d.num_warmup, help=f"default {d.num_warmup}")
-    p.add_argument(
-        "--samples",
-        type=int,
-        default=d.num_samples,
-        help=f"kept per chain (default {d.num_samples})",
-    )
-    p.add_argument("--thin", type=int, default=d.thinning, help=f"default {d.thinning}")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
+    p.add_argument("--sampler", choices=("nuts", "hmc", "mala"))
+    p.add_argument("--chains", type=int, help="number of chains (even, >= 4)")
+    p.add_argument("--warmup", type=int, help="warm-up steps per chain")
+    p.add_argument("--samples", type=int, help="draws kept per chain")
+    p.add_argument("--thin", type=int, help="steps per kept draw")
+    p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--cache-dir", metavar="DIR", help="store references here")
     p.add_argument("--force", action="store_true", help="make it again even if stored")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

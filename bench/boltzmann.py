@@ -1,0 +1,283 @@
+"""The Boltzmann-sampling table: learned samplers, corrected by the exact energy, beside
+MCMC with the same number of energy evaluations, every metric beside its floor.
+
+For each target (gmm40, dw4, lj13; lj55 with ``--full``) it trains a score by target score
+matching (the kappa mixture, De Bortoli et al. 2024) on data with forces, an
+E(n)-equivariant network (EGNN) for particle systems, and reports four methods:
+
+- ``learned``: the learned score sampled without the energy (reverse diffusion, or
+  annealed Langevin on gmm40);
+- ``learned_mh``: those draws refined by MALA on the exact energy (Metropolis
+  refinement, :func:`scoresample.refine`);
+- ``learned_reweighted``: draws of the learned probability-flow ODE importance-weighted
+  by the exact energy (:func:`scoresample.samplers.reweight`), resampled for the metrics;
+- ``mcmc_budget_matched``: MALA on the exact energy, one chain per evaluated draw,
+  with as many energy evaluations as the most expensive learned row spent (its last
+  draw per chain).
+
+Energy evaluations count everything: the training data's MCMC (warm-up included) and the
+exact scores attached to it, sampling, refinement and the energies of the weights.
+Seconds count the same stages, compilation included (one run of each).
+
+Metrics (names as ``results.json`` keys), each beside its floor, the same metric between
+two independent reference sets of the same size (exact samples for gmm40; the two chain
+halves of a checked long-MCMC reference, :mod:`scoresample.reference`, for particle
+systems): ``sample_w2`` (exact W2 on centred flattened coordinates, as DEM),
+``energy_w2`` (true W2 of the energies), ``energy_w2_dem`` (its square, as DEM's code
+reports), ``distance_w2`` (true W2 of the pooled interparticle distances), ``distance_tv``
+(histogram TV, 200 bins), ``ess_fraction`` (Kish ESS / n of the weights; floor: 1) and
+``log_z_error`` (estimate minus the exact log Z where known; floor: its bootstrap standard
+error).
+
+Run: ``python bench/boltzmann.py --quick --out runs/bench`` (<= 5 min on 2 CPU cores),
+``python bench/boltzmann.py --out runs/bench`` (gmm40, dw4, lj13), ``--full`` adds lj55.
+Writes ``results.json``: a list of rows ``{"target", "method", "energy_evals", "seconds",
+"metrics": {name: {"value", "floor"}}}``, and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from scoresample._io import write_text
+from scoresample.app.config import parse_config
+from scoresample.app.pipeline.build import build_target
+from scoresample.app.pipeline.sample import refine_draws, run_sampler
+from scoresample.app.pipeline.train import train_stage
+from scoresample.diagnostics.metrics import particle_metrics, wasserstein2
+from scoresample.reference import ReferenceSettings, reference
+from scoresample.samplers import make_sampler, reweight, run
+from scoresample.targets import KnownNormaliser, MeanFree, ParticleSystem
+
+#: Draws evaluated per method (DEM: 1000 for DW-4, 1024 for LJ-13).
+N_EVAL = 1000
+#: Annealed Langevin on gmm40 as in the demo: noise levels spanning the modes' spread.
+ANNEALED_GMM40 = {"sigma_first": 80.0, "sigma_last": 0.05, "n_levels": 20, "n_steps_per_level": 50}
+
+
+def _learned_table(target: str, quick: bool) -> dict:
+    """The TOML table of the learned pipeline of ``target`` (training and its sampler)."""
+    particles = target != "gmm40"
+    steps = {"gmm40": 3000, "dw4": 4000, "lj13": 4000, "lj55": 4000}[target]
+    network = (
+        {"kind": "egnn_score", "hidden": [32] * 3 if quick else [64] * 4, "embed": 32}
+        if particles
+        else {"hidden": [128, 128, 128], "activation": "silu", "embed": 64}
+    )
+    data = (
+        {"source": "mcmc", "n": 2000 if quick else 20000, "mcmc_sampler": "mala"}
+        | {"mcmc_chains": 100, "mcmc_warmup": 200 if quick else 1000}
+        if particles
+        else {"source": "exact", "n": 2000 if quick else 20000}
+    )
+    sampler = (
+        {"name": "reverse_diffusion", "n_chains": N_EVAL, "n_steps": 100 if quick else 500}
+        if particles
+        else {"name": "annealed_langevin", "n_chains": N_EVAL} | ANNEALED_GMM40
+    )
+    sampler["refine"] = {"sampler": "mala", "num_warmup": 25, "num_steps": 50}
+    return {
+        "seed": 0,
+        "target": {"name": target},
+        "score": {
+            "kind": "learned",
+            "objective": "kappa",
+            "kappa": "gaussian" if particles else "bar",
+            "process": "vp",
+            "network": network,
+            "training": {
+                "steps": steps // 8 if quick else steps,
+                "batch_size": 128 if quick else 512,
+                "learning_rate": 1e-3,
+                "ema": 0.99 if quick else 0.999,
+            },
+            "data": data,
+        },
+        "sampler": [sampler],
+    }
+
+
+def _reference_sets(target, name: str, quick: bool, key):
+    """``(reference, floor set)``: two independent sets of ``N_EVAL`` draws of the target,
+    and the reference's record for the results."""
+    if not isinstance(target, ParticleSystem):
+        key_a, key_b = jax.random.split(key)
+        return (
+            np.asarray(target.sample(key_a, N_EVAL)),
+            np.asarray(target.sample(key_b, N_EVAL)),
+            None,
+        )
+    settings = (
+        ReferenceSettings(n_chains=8, num_warmup=300, num_samples=250, thinning=4)
+        if quick
+        else ReferenceSettings(n_chains=32, num_samples=1000, thinning=10)
+    )
+    ref = reference(name, settings)
+    if not ref.checks.passed:
+        print(f"warning: the {name} reference failed its checks: {ref.checks.failures}")
+    part_a, part_b = ref.split(N_EVAL, key)
+    record = {"path": str(ref.path), "passed": ref.checks.passed, "energy_evals": ref.energy_evals}
+    return part_a, part_b, record
+
+
+def _quality(x, ref_a, ref_b, target) -> dict[str, dict[str, float]]:
+    """Every sample metric of ``x`` against ``ref_a``, beside the same metric of ``ref_b``."""
+
+    def measure(samples):
+        samples = np.asarray(samples, np.float64)
+        if isinstance(target, MeanFree):
+            samples = np.asarray(target.remove_mean(samples), np.float64)
+        values = {"sample_w2": wasserstein2(samples, ref_a)}
+        if isinstance(target, ParticleSystem):
+            found = particle_metrics(samples, ref_a, target)
+            values |= {
+                k: found[k] for k in ("energy_w2", "energy_w2_dem", "distance_w2", "distance_tv")
+            }
+        return values
+
+    values, floors = measure(x), measure(ref_b)
+    return {name: {"value": values[name], "floor": floors[name]} for name in values}
+
+
+class Timer:
+    """Wall seconds of named stages."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name, fn, *args, **kwargs):
+        start = time.perf_counter()
+        out = fn(*args, **kwargs)
+        jax.block_until_ready(getattr(out, "positions", None))
+        self.seconds[name] = time.perf_counter() - start
+        return out
+
+
+def bench_target(name: str, quick: bool, out: Path, key) -> list[dict]:
+    """The four rows of one target."""
+    config = parse_config(_learned_table(name, quick))
+    target = build_target(config.target)
+    key_ref, key_train, key_sample, key_refine, key_flow, key_mcmc = jax.random.split(key, 6)
+    ref_a, ref_b, ref_record = _reference_sets(target, name, quick, key_ref)
+    if isinstance(target, MeanFree):
+        ref_a = np.asarray(target.remove_mean(ref_a), np.float64)
+        ref_b = np.asarray(target.remove_mean(ref_b), np.float64)
+    shutil.rmtree(out / name, ignore_errors=True)  # each bench run trains afresh
+    clock = Timer()
+    trained = clock(
+        "train", train_stage, config, target, out / name, key_train,
+        resume=False, progress=False, base=Path("."),
+    )  # fmt: skip
+    data_evals = trained.data_energy_evals
+    cfg = config.sampler[0]
+    learned = clock("sample", run_sampler, cfg, config, target, trained, key_sample, False)
+    refined = clock("refine", refine_draws, cfg.refine, learned, target, key_refine, False)
+    flow = clock("reweight", reweight, key_flow, trained.model, target, N_EVAL)
+    learned_seconds = clock.seconds["train"] + clock.seconds["sample"]
+    rows = [
+        _row(
+            name,
+            "learned",
+            data_evals,
+            learned_seconds,
+            _quality(learned.flat(), ref_a, ref_b, target),
+        ),
+        _row(
+            name,
+            "learned_mh",
+            data_evals + refined.total_grad_evals() + refined.warmup_grad_evals(),
+            learned_seconds + clock.seconds["refine"],
+            _quality(refined.flat(), ref_a, ref_b, target),
+        ),
+        _reweighted_row(name, target, flow, data_evals, clock, ref_a, ref_b, key_flow),
+    ]
+    budget = max(row["energy_evals"] for row in rows)
+    rows.append(_mcmc_row(name, target, budget, ref_a, ref_b, key_mcmc))
+    for row in rows:
+        row["reference"] = ref_record
+    return rows
+
+
+def _reweighted_row(name, target, flow, data_evals, clock, ref_a, ref_b, key) -> dict:
+    resampled = flow.resample(key, N_EVAL)
+    metrics = _quality(resampled, ref_a, ref_b, target)
+    metrics["ess_fraction"] = {"value": float(flow.ess_fraction), "floor": 1.0}
+    if isinstance(target, KnownNormaliser):
+        error = float(flow.log_z) - float(target.log_Z)
+        metrics["log_z_error"] = {"value": error, "floor": float(flow.log_z_stderr)}
+    seconds = clock.seconds["train"] + clock.seconds["reweight"]
+    return _row(name, "learned_reweighted", data_evals + N_EVAL, seconds, metrics)
+
+
+def _mcmc_row(name, target, budget: int, ref_a, ref_b, key) -> dict:
+    """MALA on the exact energy, ``N_EVAL`` chains sharing ``budget`` gradient evaluations
+    (half warm-up, half sampling), the last draw of each chain evaluated."""
+    steps = max(budget // N_EVAL, 2)
+    spec = make_sampler(
+        "mala", n_chains=N_EVAL, num_warmup=steps // 2, num_samples=steps - steps // 2
+    )
+    start = time.perf_counter()
+    chains = run(spec, key, target, progress=False)
+    seconds = time.perf_counter() - start
+    evals = chains.total_grad_evals() + chains.warmup_grad_evals()
+    last = chains.positions[:, -1]
+    return _row(name, "mcmc_budget_matched", evals, seconds, _quality(last, ref_a, ref_b, target))
+
+
+def _row(target, method, energy_evals, seconds, metrics) -> dict:
+    return {
+        "target": target,
+        "method": method,
+        "energy_evals": int(energy_evals),
+        "seconds": float(seconds),
+        "metrics": metrics,
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    names = [
+        "sample_w2", "energy_w2", "energy_w2_dem", "distance_w2", "distance_tv",
+        "ess_fraction", "log_z_error",
+    ]  # fmt: skip
+    shown = [n for n in names if any(n in r["metrics"] for r in rows)]
+    header = f"{'target':<7}{'method':<21}{'energy evals':>13}{'s':>7}"
+    print(header + "".join(f"{n + ' [floor]':>24}" for n in shown))
+    for r in rows:
+        cells = []
+        for n in shown:
+            m = r["metrics"].get(n)
+            cells.append(f"{m['value']:>11.3g} [{m['floor']:>9.3g}]" if m else f"{'-':>23}")
+        line = f"{r['target']:<7}{r['method']:<21}{r['energy_evals']:>13,}{r['seconds']:>7.0f}"
+        print(line + " " + " ".join(cells))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (<= 5 min, 2 cores)")
+    parser.add_argument("--full", action="store_true", help="also lj55")
+    parser.add_argument("--targets", help="comma-separated subset of gmm40,dw4,lj13,lj55")
+    parser.add_argument("--out", default="runs/bench_boltzmann", help="output directory")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    names = ["gmm40", "dw4", "lj13", *(["lj55"] if args.full else [])]
+    if args.targets:
+        names = args.targets.split(",")
+    out = Path(args.out)
+    rows = []
+    key = jax.random.PRNGKey(args.seed)
+    for i, name in enumerate(names):
+        rows += bench_target(name, args.quick, out, jax.random.fold_in(key, i))
+        write_text(out / "results.json", json.dumps(rows, indent=2) + "\n")
+    print_table(rows)
+    print(f"results: {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
