@@ -72,7 +72,10 @@ class TargetConfig:
 
 @dataclass
 class NetworkConfig:
-    """``[score.network]``: ``score_mlp`` or ``energy_mlp`` (needed by MH samplers).
+    """``[score.network]``: ``score_mlp`` or ``energy_mlp`` (needed by MH samplers), or
+    for particle targets (DW-4, LJ-13) the E(n)-equivariant ``egnn_score`` or
+    ``egnn_energy`` (:class:`~scoresample.networks.EGNNScore`, ``EGNNEnergy``), whose
+    ``hidden = [H, ..., H]`` means ``len(hidden)`` EGNN layers of width ``H``.
 
     ``scale_by_sigma`` divides the output by ``sigma(t)`` (Song & Ermon 2020);
     ``preconditioning`` wraps the network as ``c_skip y + c_out net(c_in y, t)`` for
@@ -80,7 +83,7 @@ class NetworkConfig:
     the matching ``weighting`` (``"tsm"`` or ``"edm"``). The defaults are
     :class:`~scoresample.networks.ScoreMLP`'s (tests/app/test_defaults.py)."""
 
-    kind: Literal["score_mlp", "energy_mlp"] = "score_mlp"
+    kind: Literal["score_mlp", "energy_mlp", "egnn_score", "egnn_energy"] = "score_mlp"
     hidden: list[int] = field(default_factory=lambda: [128, 128, 128])
     activation: Activation = "silu"
     embed: int = 16

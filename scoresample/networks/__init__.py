@@ -2,6 +2,8 @@
 
 from .base import EnergyNetwork as EnergyNetwork
 from .base import ScoreNetwork as ScoreNetwork
+from .egnn import EGNNEnergy as EGNNEnergy
+from .egnn import EGNNScore as EGNNScore
 from .embedding import SinusoidalEmbedding as SinusoidalEmbedding
 from .energy import EnergyMLP as EnergyMLP
 from .mlp import ACTIVATIONS as ACTIVATIONS

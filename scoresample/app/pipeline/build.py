@@ -13,7 +13,7 @@ import numpy as np
 import optax
 
 from ...errors import ConfigError, DataError
-from ...networks import EnergyMLP, ScoreMLP
+from ...networks import EGNNEnergy, EGNNScore, EnergyMLP, EnergyNetwork, ScoreMLP, ScoreNetwork
 from ...noise import VE, VP, NoiseProcess
 from ...objectives import GaussianKappa, Preconditioned, kappa_bar, make_objective, make_weighting
 from ...objectives.weighting import sigma_data_of
@@ -22,11 +22,12 @@ from ...targets import (
     ExactSampler,
     GaussianMixture,
     NoisedMarginal,
+    ParticleSystem,
     Target,
     from_numpyro,
     make_target,
 )
-from ..config import DataConfig, ScoreConfig, TargetConfig
+from ..config import DataConfig, NetworkConfig, ScoreConfig, TargetConfig
 
 
 def _load_function(spec: str, field: str, base: Path):
@@ -119,30 +120,60 @@ def _kappa(cfg: ScoreConfig, process: NoiseProcess, target, sigma_data: float):
     )
 
 
-def build_network(cfg: ScoreConfig, dim: int, process: NoiseProcess, samples, key):
-    """A ScoreMLP or EnergyMLP with the configured widths, activation and embedding,
-    optionally preconditioned for data of scale ``sigma_data``."""
+def build_network(
+    cfg: ScoreConfig, dim: int, process: NoiseProcess, samples, key, target=None
+) -> ScoreNetwork:
+    """The configured network, optionally preconditioned for data of scale ``sigma_data``.
+
+    ``score_mlp`` / ``energy_mlp``: a ScoreMLP / EnergyMLP on ``dim`` with the widths
+    ``hidden``. ``egnn_score`` / ``egnn_energy``: an EGNNScore / EGNNEnergy on ``target``'s
+    ``n_particles`` and ``space_dim`` (a particle target), with ``len(hidden)`` layers of
+    width ``hidden[0]`` (all widths equal). ``embed``, ``activation`` and
+    ``scale_by_sigma`` mean the same for every kind.
+    """
     net = cfg.network
-    cls = EnergyMLP if net.kind == "energy_mlp" else ScoreMLP
-    model = cls(
-        dim,
-        hidden=net.hidden,
-        embed=net.embed,
-        activation=net.activation,
-        process=process,
-        scale_by_sigma=net.scale_by_sigma,
-        key=key,
-    )
+    options = {
+        "embed": net.embed,
+        "activation": net.activation,
+        "process": process,
+        "scale_by_sigma": net.scale_by_sigma,
+        "key": key,
+    }
+    if net.kind in ("egnn_score", "egnn_energy"):
+        model = _egnn(net, target, options)
+    else:
+        cls = EnergyMLP if net.kind == "energy_mlp" else ScoreMLP
+        model = cls(dim, hidden=net.hidden, **options)
     if net.preconditioning == "none":
         return model
-    if net.kind == "energy_mlp":
+    if isinstance(model, EnergyNetwork):
         raise ConfigError(
             "score.network.preconditioning",
             "does not apply to energy networks",
-            'use preconditioning = "none" with kind = "energy_mlp"',
+            f'use preconditioning = "none" with kind = "{net.kind}"',
         )
     sigma_data = cfg.sigma_data if cfg.sigma_data is not None else sigma_data_of(samples)
     return Preconditioned(model, process, sigma_data, net.preconditioning)
+
+
+def _egnn(net: NetworkConfig, target, options: dict) -> ScoreNetwork:
+    """An EGNNScore or EGNNEnergy for the particles of ``target``."""
+    if not isinstance(target, ParticleSystem):
+        raise ConfigError(
+            "score.network.kind",
+            f"{net.kind!r} needs a particle target (n_particles, space_dim), "
+            f"got {type(target).__name__}",
+            'use kind = "score_mlp" or "energy_mlp", or a particle target (dw4, lj13)',
+        )
+    width, n_layers = net.hidden[0], len(net.hidden)
+    if any(w != width for w in net.hidden):
+        raise ConfigError(
+            "score.network.hidden",
+            f"is {net.hidden} but the layers of an EGNN share one width",
+            f"write hidden = {[width] * n_layers} for {n_layers} layers of width {width}",
+        )
+    cls = EGNNEnergy if net.kind == "egnn_energy" else EGNNScore
+    return cls(target.n_particles, target.space_dim, width, n_layers, **options)
 
 
 #: Adam's constants, fixed in the program; the learning rate and weight decay are state
