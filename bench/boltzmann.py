@@ -1,9 +1,10 @@
 """The Boltzmann-sampling table: learned samplers, corrected by the exact energy, beside
 MCMC with the same number of energy evaluations, every metric beside its floor.
 
-For each target (gmm40, dw4, lj13; lj55 with ``--full``) it trains a score by target score
-matching (the kappa mixture, De Bortoli et al. 2024) on data with forces, an
-E(n)-equivariant network (EGNN) for particle systems, and reports four methods:
+For each target (gmm40, many_well-32, dw4, lj13; lj55 with ``--full``) it trains a score
+by target score matching (the kappa mixture, De Bortoli et al. 2024) on data with
+forces, an E(n)-equivariant network (EGNN) for particle systems, and reports four
+methods:
 
 - ``learned``: the learned score sampled without the energy (reverse diffusion, or
   annealed Langevin on gmm40);
@@ -30,7 +31,7 @@ reports), ``distance_w2`` (true W2 of the pooled interparticle distances), ``dis
 error).
 
 Run: ``python bench/boltzmann.py --quick --out runs/bench`` (<= 5 min on 2 CPU cores),
-``python bench/boltzmann.py --out runs/bench`` (gmm40, dw4, lj13), ``--full`` adds lj55.
+``python bench/boltzmann.py --out runs/bench`` (gmm40, many_well, dw4, lj13), ``--full`` adds lj55.
 Writes ``results.json``: a list of rows ``{"target", "method", "energy_evals", "seconds",
 "metrics": {name: {"value", "floor"}}}``, and prints the table.
 """
@@ -56,6 +57,8 @@ from scoresample.reference import ReferenceSettings, load_reference, reference
 from scoresample.samplers import make_sampler, reweight, run
 from scoresample.targets import KnownNormaliser, MeanFree, ParticleSystem
 
+#: Targets with particles (an EGNN, MCMC data, a long-MCMC reference).
+PARTICLES = ("dw4", "lj13", "lj55")
 #: Draws evaluated per method (DEM: 1000 for DW-4, 1024 for LJ-13).
 N_EVAL = 1000
 #: The reference of ``--quick`` where the default one is not stored yet (its checks may
@@ -65,45 +68,52 @@ QUICK_REFERENCE = ReferenceSettings(n_chains=8, num_warmup=300, num_samples=250,
 ANNEALED_GMM40 = {"sigma_first": 80.0, "sigma_last": 0.05, "n_levels": 20, "n_steps_per_level": 50}
 
 
+def _network(target: str, quick: bool) -> dict:
+    """``[score.network]``: an EGNN for particle systems, else a 3 x 128 SiLU MLP."""
+    if target in PARTICLES:
+        return {"kind": "egnn_score", "hidden": [32] * 3 if quick else [64] * 4, "embed": 32}
+    return {"hidden": [128, 128, 128], "activation": "silu", "embed": 64}
+
+
+def _data(target: str, quick: bool) -> dict:
+    """``[score.data]``: MCMC on the exact energy for particle systems, else exact samples
+    (both with exact scores attached)."""
+    n = 2000 if quick else 20000
+    if target in PARTICLES:
+        warmup = 200 if quick else 1000
+        return {"source": "mcmc", "n": n, "mcmc_sampler": "mala", "mcmc_chains": 100} | {
+            "mcmc_warmup": warmup
+        }
+    return {"source": "exact", "n": n}
+
+
+def _sampler(target: str, quick: bool) -> dict:
+    """The learned sampler, with MALA refinement on the exact energy."""
+    if target == "gmm40":
+        sampler = {"name": "annealed_langevin", "n_chains": N_EVAL} | ANNEALED_GMM40
+    else:
+        sampler = {
+            "name": "reverse_diffusion",
+            "n_chains": N_EVAL,
+            "n_steps": 100 if quick else 500,
+        }
+    return sampler | {"refine": {"sampler": "mala", "num_warmup": 25, "num_steps": 50}}
+
+
 def _learned_table(target: str, quick: bool) -> dict:
     """The TOML table of the learned pipeline of ``target`` (training and its sampler)."""
-    particles = target != "gmm40"
-    steps = {"gmm40": 3000, "dw4": 4000, "lj13": 4000, "lj55": 4000}[target]
-    network = (
-        {"kind": "egnn_score", "hidden": [32] * 3 if quick else [64] * 4, "embed": 32}
-        if particles
-        else {"hidden": [128, 128, 128], "activation": "silu", "embed": 64}
-    )
-    data = (
-        {"source": "mcmc", "n": 2000 if quick else 20000, "mcmc_sampler": "mala"}
-        | {"mcmc_chains": 100, "mcmc_warmup": 200 if quick else 1000}
-        if particles
-        else {"source": "exact", "n": 2000 if quick else 20000}
-    )
-    sampler = (
-        {"name": "reverse_diffusion", "n_chains": N_EVAL, "n_steps": 100 if quick else 500}
-        if particles
-        else {"name": "annealed_langevin", "n_chains": N_EVAL} | ANNEALED_GMM40
-    )
-    sampler["refine"] = {"sampler": "mala", "num_warmup": 25, "num_steps": 50}
+    steps = 3000 if target == "gmm40" else 4000
+    training = {"steps": steps // 8 if quick else steps, "batch_size": 128 if quick else 512}
+    training |= {"learning_rate": 1e-3, "ema": 0.99 if quick else 0.999}
+    score = {"kind": "learned", "objective": "kappa", "process": "vp"}
+    score["kappa"] = "bar" if target == "gmm40" else "gaussian"
+    score |= {"network": _network(target, quick), "training": training}
+    score["data"] = _data(target, quick)
     return {
         "seed": 0,
         "target": {"name": target},
-        "score": {
-            "kind": "learned",
-            "objective": "kappa",
-            "kappa": "gaussian" if particles else "bar",
-            "process": "vp",
-            "network": network,
-            "training": {
-                "steps": steps // 8 if quick else steps,
-                "batch_size": 128 if quick else 512,
-                "learning_rate": 1e-3,
-                "ema": 0.99 if quick else 0.999,
-            },
-            "data": data,
-        },
-        "sampler": [sampler],
+        "score": score,
+        "sampler": [_sampler(target, quick)],
     }
 
 
@@ -262,11 +272,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (<= 5 min, 2 cores)")
     parser.add_argument("--full", action="store_true", help="also lj55")
-    parser.add_argument("--targets", help="comma-separated subset of gmm40,dw4,lj13,lj55")
+    parser.add_argument("--targets", help="comma-separated subset of gmm40,many_well,dw4,lj13,lj55")
     parser.add_argument("--out", default="runs/bench_boltzmann", help="output directory")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    names = ["gmm40", "dw4", "lj13", *(["lj55"] if args.full else [])]
+    names = ["gmm40", "many_well", "dw4", "lj13", *(["lj55"] if args.full else [])]
     if args.targets:
         names = args.targets.split(",")
     out = Path(args.out)

@@ -10,7 +10,7 @@ many chains of it, or of any BlackJAX ``SamplingAlgorithm``, sharded over device
 :class:`~scoresample.chains.Chains`. The model's role is explicit (:mod:`.model`).
 A learned sampler's draws are corrected by the exact target with :func:`refine`
 (Metropolis steps) or :func:`reweight` (importance weights by the probability-flow ODE's
-density, :mod:`.reweight`).
+density: :mod:`.flow_density`, :mod:`.reweight`).
 
 Example:
     >>> from scoresample import samplers, targets
@@ -27,6 +27,9 @@ from . import reverse_diffusion as reverse_diffusion
 from . import ula as ula
 from ._programs import clear_compiled as clear_compiled
 from .base import Sampler as Sampler
+from .flow_density import FlowDensity as FlowDensity
+from .flow_density import flow_log_density as flow_log_density
+from .flow_density import flow_sample as flow_sample
 from .mean_free import MeanFreeCoordinates as MeanFreeCoordinates
 from .model import SamplingModel as SamplingModel
 from .model import sampling_model as sampling_model
@@ -35,10 +38,7 @@ from .registry import SAMPLERS as SAMPLERS
 from .registry import SamplerSpec as SamplerSpec
 from .registry import make_sampler as make_sampler
 from .registry import sampler_settings as sampler_settings
-from .reweight import FlowDensity as FlowDensity
 from .reweight import Reweighted as Reweighted
-from .reweight import flow_log_density as flow_log_density
-from .reweight import flow_sample as flow_sample
 from .reweight import importance_weights as importance_weights
 from .reweight import kish_ess as kish_ess
 from .reweight import log_normaliser as log_normaliser

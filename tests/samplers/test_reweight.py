@@ -13,8 +13,8 @@ from scipy.stats import multivariate_normal
 
 from scoresample import samplers
 from scoresample.noise import VE, VP
+from scoresample.samplers.flow_density import choose_divergence
 from scoresample.samplers.mean_free import MeanFreeCoordinates
-from scoresample.samplers.reweight import choose_divergence
 from scoresample.targets.particles import _ParticleTarget
 
 MEAN = np.array([1.0, -0.5])
