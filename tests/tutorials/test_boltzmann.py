@@ -1,0 +1,33 @@
+"""Tutorial 7 (Boltzmann sampling with target score matching) in quick mode.
+
+Quick mode trains 400 steps, so the learned sampler is rough; what it can show is the
+accounting and the correction: refinement by the exact energy cuts the learned energy
+error by orders of magnitude (a few draws with far-flung particles dominate it), every
+row counts its energy gradients, the budget-matched MCMC spends the refined pipeline's
+budget, and Kish's ESS lies between 1 and n.
+"""
+
+import pytest
+from tutorial_runs import assert_figures, run
+
+#: Whole tutorials, minutes of compilation: CI runs them once, with the slow tests.
+pytestmark = pytest.mark.slow
+
+#: Judged draws in quick mode (``N_EVAL``).
+QUICK_N = 500
+
+
+def test_boltzmann_tsm(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCORESAMPLE_CACHE", str(tmp_path / "cache"))  # the reference's store
+    results, out = run("07_boltzmann_tsm", tmp_path, cheap_compilation=False)
+    rows, floors = results["rows"], results["floors"]
+    assert rows["learned_mh"]["energy_w2"] < rows["learned"]["energy_w2"] / 10, rows
+    assert rows["learned_mh"]["distance_tv"] < rows["learned"]["distance_tv"], rows
+    assert all(floors[m] < rows["learned"][m] for m in ("energy_w2", "distance_tv")), floors
+    budget = rows["learned_mh"]["energy_evals"]
+    assert rows["learned"]["energy_evals"] < budget
+    # one MALA chain per judged draw, whole steps: within one step per chain of the budget
+    assert budget - 2 * QUICK_N <= rows["mcmc_budget_matched"]["energy_evals"] <= budget
+    assert 1 / QUICK_N <= results["ess_fraction"] <= 1
+    assert (tmp_path / "cache" / "references").is_dir()
+    assert_figures(out, ["histograms"])
