@@ -6,11 +6,16 @@ A reference is only as good as its chains, so every one is checked before use:
 
 - **R-hat** (rank-normalised split R-hat, Vehtari et al. 2021, through ArviZ) of the
   energy and of the mean interparticle distance across chains is below ``1.01``;
-- **the halves agree within the floor**: the two halves of the chains (chains
-  ``0 .. n/2 - 1`` against the rest) differ in energy W2 and distance-histogram TV by at
-  most ``1.5x`` the same metric between two random halves of all draws pooled (the
-  floor, what two independent sets of that size give). Chains stuck in different
-  regions, or draws correlated beyond the thinning, fail it.
+- **the halves agree within the floor**: two halves of the chains (random halves,
+  averaged over 20 splits) differ in energy W1 and distance-histogram TV by at most
+  ``1.5x`` the same metric between two random halves of all draws pooled (the floor,
+  what two independent sets of that size give, averaged likewise). Chains stuck in
+  different regions, or draws correlated beyond the thinning, fail it. Averaging matters:
+  one split's energy W2 of i.i.d. draws exceeded 1.5x its floor on some seeds, so the
+  check uses W1 (less driven by the tail) and the mean over splits. On i.i.d. draws of
+  8 chains x 250 (30 seeds) the ratio averaged 1.04 (energy) and 1.00 (distances), at
+  most 1.53: about one false alarm in 30 at that small size; a failed check is a
+  reason to make the reference again with more chains, not proof of a bad one.
 
 A reference is stored, with its settings, seed, checks, cost and package versions, under
 ``cache_dir()/references/<target>-<hash of settings>/`` and reused by every later call
@@ -55,8 +60,8 @@ FORMAT = 1
 R_HAT_LIMIT = 1.01
 #: The halves may differ by at most this multiple of the floor.
 HALVES_LIMIT = 1.5
-#: Random splits averaged for the halves' floor.
-_FLOOR_SPLITS = 20
+#: Random splits averaged for the halves and for their floor.
+_SPLITS = 20
 
 
 @dataclass(frozen=True)
@@ -225,14 +230,21 @@ def _r_hat(trace: np.ndarray) -> float:
     return float(summary(trace[:, :, None]).table["r_hat"].iloc[0])
 
 
-def _halves_metrics(a_energy, b_energy, a_dist, b_dist) -> dict[str, float]:
+def _halves_metrics(energy, distances, a, b) -> dict[str, float]:
+    """Energy W1 and distance-histogram TV between the draws ``a`` and ``b`` (index arrays
+    into the pooled ``energy`` ``(N,)`` and ``distances`` ``(N, pairs)``)."""
     from .diagnostics.metrics.particles import histogram_tv
     from .diagnostics.metrics.transport import wasserstein_1d
 
     return {
-        "energy_w2": wasserstein_1d(a_energy, b_energy, p=2),
-        "distance_tv": histogram_tv(a_dist, b_dist),
+        "energy_w1": wasserstein_1d(energy[a], energy[b]),
+        "distance_tv": histogram_tv(distances[a].ravel(), distances[b].ravel()),
     }
+
+
+def _mean_over_splits(energy, distances, splits) -> dict[str, float]:
+    rows = [_halves_metrics(energy, distances, a, b) for a, b in splits]
+    return {name: float(np.mean([row[name] for row in rows])) for name in rows[0]}
 
 
 def check_reference(chains: np.ndarray, target, key) -> ReferenceChecks:
@@ -240,32 +252,23 @@ def check_reference(chains: np.ndarray, target, key) -> ReferenceChecks:
     (see the module docstring). ``chains`` is ``(chain, draw, dim)``, centred."""
     traces = _traces(chains, target)
     r_hat = {name: _r_hat(trace) for name, trace in traces.items()}
-    pair_dist = np.asarray(
-        target.distances(jax.numpy.asarray(chains.reshape(-1, chains.shape[-1])))
-    )
-    pair_dist = pair_dist.reshape(*chains.shape[:2], -1)
-    energy = traces["energy"]
-    half = chains.shape[0] // 2
-    observed = _halves_metrics(
-        energy[:half].ravel(),
-        energy[half:].ravel(),
-        pair_dist[:half].ravel(),
-        pair_dist[half:].ravel(),
-    )
-    pooled_energy, pooled_dist = energy.reshape(-1), pair_dist.reshape(len(energy.reshape(-1)), -1)
-    floors = []
-    for k in jax.random.split(key, _FLOOR_SPLITS):
-        order = np.asarray(jax.random.permutation(k, len(pooled_energy)))
-        a, b = order[: len(order) // 2], order[len(order) // 2 :]
-        floors.append(
-            _halves_metrics(
-                pooled_energy[a], pooled_energy[b], pooled_dist[a].ravel(), pooled_dist[b].ravel()
-            )
-        )
-    halves = {
-        name: {"value": value, "floor": float(np.mean([f[name] for f in floors]))}
-        for name, value in observed.items()
-    }
+    n_chains, n_draws = chains.shape[:2]
+    flat = jax.numpy.asarray(chains.reshape(-1, chains.shape[-1]))
+    distances = np.asarray(target.distances(flat))
+    energy = traces["energy"].ravel()
+    key_chains, key_draws = jax.random.split(key)
+    by_chain = np.arange(n_chains * n_draws).reshape(n_chains, n_draws)
+    chain_splits, draw_splits = [], []
+    for k in jax.random.split(key_chains, _SPLITS):
+        order = np.asarray(jax.random.permutation(k, n_chains))
+        half = n_chains // 2
+        chain_splits.append((by_chain[order[:half]].ravel(), by_chain[order[half:]].ravel()))
+    for k in jax.random.split(key_draws, _SPLITS):
+        order = np.asarray(jax.random.permutation(k, n_chains * n_draws))
+        draw_splits.append((order[: len(order) // 2], order[len(order) // 2 :]))
+    observed = _mean_over_splits(energy, distances, chain_splits)
+    floors = _mean_over_splits(energy, distances, draw_splits)
+    halves = {name: {"value": observed[name], "floor": floors[name]} for name in observed}
     return ReferenceChecks(r_hat=r_hat, halves=halves, failures=check_failures(r_hat, halves))
 
 
