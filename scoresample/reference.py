@@ -55,7 +55,7 @@ from .errors import ConfigError, DataError
 from .targets import MeanFree, ParticleSystem, make_target
 
 #: Bumped when the way a reference is made changes, so old caches are not reused.
-FORMAT = 1
+FORMAT = 2
 #: R-hat of the energy and of the mean interparticle distance must stay below this.
 R_HAT_LIMIT = 1.01
 #: The halves may differ by at most this multiple of the floor.
