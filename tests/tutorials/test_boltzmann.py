@@ -4,7 +4,8 @@ Quick mode trains 400 steps, so the learned sampler is rough; what it can show i
 accounting and the correction: refinement by the exact energy cuts the learned energy
 error by orders of magnitude (a few draws with far-flung particles dominate it), every
 row counts its energy gradients, the budget-matched MCMC spends the refined pipeline's
-budget, and Kish's ESS lies between 1 and n.
+budget, Kish's ESS lies between 1 and n, and R-hat of the data chains' raw coordinates
+flags their orientations while R-hat of the invariant observables does not.
 """
 
 import pytest
@@ -29,5 +30,8 @@ def test_boltzmann_tsm(tmp_path, monkeypatch):
     # one MALA chain per judged draw, whole steps: within one step per chain of the budget
     assert budget - 2 * QUICK_N <= rows["mcmc_budget_matched"]["energy_evals"] <= budget
     assert 1 / QUICK_N <= results["ess_fraction"] <= 1
+    # a symmetric target's chains keep their orientation; its invariants mix
+    assert results["data_r_hat_coordinates_max"] > 1.5
+    assert results["data_r_hat_invariants_max"] < results["data_r_hat_coordinates_max"] / 2
     assert (tmp_path / "cache" / "references").is_dir()
     assert_figures(out, ["histograms"])
