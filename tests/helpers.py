@@ -10,11 +10,29 @@ import sys
 import tomllib
 from pathlib import Path
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from scoresample.diagnostics.stein import family_threshold
 from scoresample.samplers import sampler_settings
+from scoresample.targets.particles import _ParticleTarget
+
+
+class Harmonic(_ParticleTarget):
+    """``E(x) = k / 2 sum_i |x_i - mean(x)|^2``: in orthonormal coordinates of the
+    mean-free subspace ``z ~ N(0, I / k)``, so each centred coordinate has variance
+    ``(1 - 1 / n) / k``; along the centre of mass the density is flat. Unnormalised:
+    ``log Z = (dim / 2) log(2 pi / k)`` with ``dim = (n_particles - 1) space_dim``."""
+
+    n_particles: int = eqx.field(static=True, default=5)
+    space_dim: int = eqx.field(static=True, default=2)
+    k: float = eqx.field(static=True, default=2.5)
+
+    def energy(self, x):
+        particles = x.reshape(self.n_particles, self.space_dim)
+        return 0.5 * self.k * jnp.sum((particles - particles.mean(axis=0, keepdims=True)) ** 2)
 
 
 def assert_zscores_small(z, family_error: float = 1e-3) -> None:

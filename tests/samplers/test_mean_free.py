@@ -3,30 +3,15 @@ orthonormal, the restricted score is the gradient of the restricted log density,
 draws are mean-free with the subspace's law, and NUTS stops spending its doublings on
 the centre of mass."""
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import Harmonic
 
 from scoresample import samplers, targets
 from scoresample.errors import ConfigError
 from scoresample.samplers.mean_free import MeanFreeCoordinates, helmert
-from scoresample.targets.particles import _ParticleTarget
-
-
-class Harmonic(_ParticleTarget):
-    """``E(x) = k / 2 sum_i |x_i - mean(x)|^2``: in orthonormal coordinates of the
-    mean-free subspace ``z ~ N(0, I / k)``, so each centred coordinate has variance
-    ``(1 - 1 / n) / k``; along the centre of mass the density is flat."""
-
-    n_particles: int = eqx.field(static=True, default=5)
-    space_dim: int = eqx.field(static=True, default=2)
-    k: float = eqx.field(static=True, default=2.5)
-
-    def energy(self, x):
-        particles = x.reshape(self.n_particles, self.space_dim)
-        return 0.5 * self.k * jnp.sum((particles - particles.mean(axis=0, keepdims=True)) ** 2)
 
 
 @pytest.mark.parametrize("n", [2, 4, 13])

@@ -9,13 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import zscore
+from helpers import Harmonic
 from scipy.stats import multivariate_normal
 
 from scoresample import samplers
 from scoresample.noise import VE, VP
 from scoresample.samplers.flow_density import choose_divergence
 from scoresample.samplers.mean_free import MeanFreeCoordinates
-from scoresample.targets.particles import _ParticleTarget
 
 MEAN = np.array([1.0, -0.5])
 COV = np.array([[1.0, 0.6], [0.6, 0.5]])
@@ -175,19 +175,6 @@ def test_systematic_resampling_keeps_only_weighted_draws(key):
     assert set(picked) == {0.0, 1.0} and np.sum(picked == 0.0) == 50
     assert float(result.weighted_mean()[0]) == pytest.approx(0.5)
     assert float(result.weighted_mean(lambda x: x[0] ** 2)) == pytest.approx(0.5)
-
-
-class Harmonic(_ParticleTarget):
-    """As in test_mean_free: ``E = k / 2 sum_i |x_i - mean(x)|^2``, so the mean-free
-    coordinates are ``N(0, I / k)``; unnormalised, ``log Z = (dim / 2) log(2 pi / k)``."""
-
-    n_particles: int = eqx.field(static=True, default=5)
-    space_dim: int = eqx.field(static=True, default=2)
-    k: float = eqx.field(static=True, default=2.5)
-
-    def energy(self, x):
-        particles = x.reshape(self.n_particles, self.space_dim)
-        return 0.5 * self.k * jnp.sum((particles - particles.mean(axis=0, keepdims=True)) ** 2)
 
 
 class HarmonicNoisedScore(eqx.Module):
