@@ -215,13 +215,10 @@ def _particle_target(name: str):
     return target
 
 
-def _traces(chains: np.ndarray, target) -> dict[str, np.ndarray]:
-    """Energy and mean interparticle distance of every draw, ``(chain, draw)`` each."""
-    flat = jax.numpy.asarray(chains.reshape(-1, chains.shape[-1]))
-    energy = np.asarray(jax.lax.map(target.energy, flat, batch_size=1024))
-    distance = np.asarray(target.distances(flat)).mean(axis=1)
-    shape = chains.shape[:2]
-    return {"energy": energy.reshape(shape), "mean_distance": distance.reshape(shape)}
+def _traces(energy: np.ndarray, distances: np.ndarray, shape) -> dict[str, np.ndarray]:
+    """Energy and mean interparticle distance of every draw, ``(chain, draw)`` each, from
+    the pooled energies ``(N,)`` and distances ``(N, pairs)``."""
+    return {"energy": energy.reshape(shape), "mean_distance": distances.mean(axis=1).reshape(shape)}
 
 
 def _r_hat(trace: np.ndarray) -> float:
@@ -250,12 +247,14 @@ def _mean_over_splits(energy, distances, splits) -> dict[str, float]:
 def check_reference(chains: np.ndarray, target, key) -> ReferenceChecks:
     """R-hat of energy and mean distance, and the halves of the chains against the floor
     (see the module docstring). ``chains`` is ``(chain, draw, dim)``, centred."""
-    traces = _traces(chains, target)
-    r_hat = {name: _r_hat(trace) for name, trace in traces.items()}
+    from .diagnostics.metrics.particles import energies
+
     n_chains, n_draws = chains.shape[:2]
     flat = jax.numpy.asarray(chains.reshape(-1, chains.shape[-1]))
     distances = np.asarray(target.distances(flat))
-    energy = traces["energy"].ravel()
+    energy = energies(flat, target)
+    traces = _traces(energy, distances, (n_chains, n_draws))
+    r_hat = {name: _r_hat(trace) for name, trace in traces.items()}
     key_chains, key_draws = jax.random.split(key)
     by_chain = np.arange(n_chains * n_draws).reshape(n_chains, n_draws)
     chain_splits, draw_splits = [], []
