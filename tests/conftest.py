@@ -7,15 +7,20 @@ tutorial subprocesses they start, which compile many of the same programs (the s
 config run, interrupted and resumed), and makes a second run of the suite about three
 times faster. Its size cap turns on JAX's file locks, so concurrent processes read only
 complete entries. ``count_compilations`` (``tests/compilations.py``) switches it off
-while it counts.
+while it counts. XLA compiles at its quickest (``tests/compile_flags.py``): compiling is
+most of the suite's time.
 """
 
 import os
 from pathlib import Path
 
-import jax
-import numpy as np
-import pytest
+import compile_flags
+
+compile_flags.apply()  # before JAX starts XLA: it reads XLA_FLAGS once
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 

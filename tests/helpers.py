@@ -117,7 +117,9 @@ def host_devices_env(n_devices: int) -> dict[str, str]:
     device count is fixed when JAX starts)."""
     return {
         **os.environ,
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}",
+        "XLA_FLAGS": " ".join(
+            [os.environ.get("XLA_FLAGS", ""), f"--xla_force_host_platform_device_count={n_devices}"]
+        ).strip(),
         "JAX_PLATFORMS": "cpu",
     }
 

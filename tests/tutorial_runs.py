@@ -1,9 +1,9 @@
 """Running a tutorial in quick mode, shared by the tutorial tests.
 
 A tutorial runs as a script in a subprocess: ``SCORESAMPLE_QUICK=1``, output in a given
-folder, cwd the repository root, rank promotion raising as in the tests, optionally at
-XLA's cheapest optimisation level (it cuts the time of runs bound by compilation by about
-a third, and slows those bound by execution). Its findings are then read from its
+folder, cwd the repository root, rank promotion raising as in the tests, optionally with
+the tests' quick XLA compilation (``compile_flags``: it cuts the time of runs bound by
+compilation, and slows those bound by execution). Its findings are then read from its
 ``results.json``.
 """
 
@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import IO
 
+import compile_flags
+
 ROOT = Path(__file__).resolve().parents[1]
-CHEAP_COMPILATION = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 TIMEOUT_S = 900
 
 
@@ -26,8 +27,10 @@ def start(name: str, out: Path, log: IO, cheap_compilation: bool) -> subprocess.
         "SCORESAMPLE_OUT": str(out),
         "JAX_NUMPY_RANK_PROMOTION": "raise",
     }
-    if cheap_compilation:
-        env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {CHEAP_COMPILATION}".strip()
+    flags = os.environ.get("XLA_FLAGS", "")
+    quick = cheap_compilation and os.environ.get("SCORESAMPLE_TEST_XLA_DEFAULTS") != "1"
+    set_flags = compile_flags.with_quick if quick else compile_flags.without_quick
+    env["XLA_FLAGS"] = set_flags(flags)
     return subprocess.Popen(
         [sys.executable, f"tutorials/{name}.py"], cwd=ROOT, env=env, stdout=log, stderr=log
     )

@@ -2,8 +2,10 @@
 scores, MCMC) and a learned score (ISM on exact data) run end to end at test size, and
 their draws and training data are float64.
 
-JAX reads ``JAX_ENABLE_X64`` when it is imported, so each run is a subprocess; XLA's
-cheapest optimisation level keeps these compile-bound runs short.
+JAX reads ``JAX_ENABLE_X64`` when it is imported, so each run is a subprocess; it
+inherits the tests' quick XLA compilation (``compile_flags``), which keeps these
+compile-bound runs short. CI's float64 leg leaves out the command's end-to-end tests in
+float32; these two runs are their float64 counterpart.
 """
 
 import os
@@ -15,22 +17,18 @@ import numpy as np
 import pytest
 import xarray as xr
 from helpers import small_run_overrides
-from tutorial_runs import CHEAP_COMPILATION
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.slow  # CI's Python 3.12 leg runs the whole suite in float64 besides
+@pytest.mark.slow  # CI's Python 3.12 leg runs the default suite in float64 besides
 @pytest.mark.parametrize("name", ["many_well", "half_moons_ism"])
 def test_model_config_runs_in_float64(name, tmp_path):
     config, out = ROOT / "models" / f"{name}.toml", tmp_path / name
     args = ["run", str(config), "--out", str(out), "--quiet"]
     for override in small_run_overrides(config):
         args += ["--set", override]
-    env = os.environ | {
-        "JAX_ENABLE_X64": "1",
-        "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {CHEAP_COMPILATION}".strip(),
-    }
+    env = os.environ | {"JAX_ENABLE_X64": "1"}
     result = subprocess.run(
         [sys.executable, "-W", "error", "-m", "scoresample.app.cli", *args],
         cwd=ROOT,
