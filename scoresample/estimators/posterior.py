@@ -26,11 +26,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._types import Position, PRNGKey, Scalar
-from ._validate import positive_int
-from .errors import ConfigError
-from .noise import NoiseProcess
-from .objectives.kappa import KappaFn, kappa_value
+from .._types import Position, PRNGKey, Scalar
+from .._validate import positive_int
+from ..errors import ConfigError
+from ..noise import NoiseProcess
+from ..objectives.kappa import KappaFn, kappa_value
 
 
 class ScoreEstimate(NamedTuple):
