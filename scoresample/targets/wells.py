@@ -123,6 +123,63 @@ class ManyWell(AbstractTarget):
         """``(n, n_wells)`` booleans: which draws sit in the right (``x1 > 0``) well."""
         return xs.reshape(xs.shape[0], self.n_wells, 2)[:, :, 0] > 0
 
+    def noised(self, alpha, sigma) -> NoisedManyWell:
+        """The law of ``alpha X + sigma W``, by quadrature (see :class:`NoisedManyWell`)."""
+        return NoisedManyWell(self.n_wells, jnp.asarray(alpha), jnp.asarray(sigma))
+
+
+#: Quadrature nodes: ``u`` in [-9, 9] by 0.01 for the Gaussian kernel's variable, ``a`` in
+#: [-4.5, 4.5] by 0.005 for the well's (``exp(-a^4)`` is below 1e-130 beyond).
+_KERNEL_NODES = np.linspace(-9.0, 9.0, 1801)
+_WELL_NODES = np.linspace(-4.5, 4.5, 1801)
+
+
+def noised_x1_log_density(y, alpha, sigma):
+    """``log int f(a) N(y; alpha a, sigma^2) da`` of one well's coordinate, normalised
+    (``f = exp(x1_log_density) / X1_NORMALISER``), by the rectangle rule on whichever
+    variable is narrower: over ``u = (alpha a - y) / sigma`` when ``sigma < alpha`` (the
+    kernel is the narrow factor; ``a = (y + sigma u) / alpha``), else over ``a``. Both
+    node sets resolve the well's width (about 0.2) and the kernel's."""
+    log_norm = np.log(X1_NORMALISER) + 0.5 * np.log(2 * np.pi)
+    u = jnp.asarray(_KERNEL_NODES, jnp.result_type(y))
+    a_of_u = (y + sigma * u) / alpha
+    by_kernel = (
+        jax.nn.logsumexp(x1_log_density(a_of_u) - 0.5 * u**2)
+        + np.log(_KERNEL_NODES[1] - _KERNEL_NODES[0])
+        - jnp.log(alpha)
+    )
+    a = jnp.asarray(_WELL_NODES, jnp.result_type(y))
+    z = (y - alpha * a) / sigma
+    by_well = (
+        jax.nn.logsumexp(x1_log_density(a) - 0.5 * z**2)
+        + np.log(_WELL_NODES[1] - _WELL_NODES[0])
+        - jnp.log(sigma)
+    )
+    return jnp.where(sigma < alpha, by_kernel, by_well) - log_norm
+
+
+class NoisedManyWell(AbstractTarget):
+    """Exact (to quadrature) law of ``alpha X + sigma W`` for ``X`` many-well: per well,
+    the first coordinate's density is :func:`noised_x1_log_density` (a one-dimensional
+    convolution), the second's ``N(0, alpha^2 + sigma^2)``; normalised. Its score is the
+    exact noised score, by autodiff through the quadrature (relative error below 1e-6
+    at every noise level in the tests against exact-draw Monte Carlo)."""
+
+    n_wells: int = eqx.field(static=True)
+    alpha: jax.Array
+    sigma: jax.Array
+
+    @property
+    def dim(self) -> int:
+        return 2 * self.n_wells
+
+    def log_prob(self, y: Position) -> Scalar:
+        pairs = y.reshape(self.n_wells, 2)
+        first = jax.vmap(lambda v: noised_x1_log_density(v, self.alpha, self.sigma))(pairs[:, 0])
+        variance = self.alpha**2 + self.sigma**2
+        second = -0.5 * pairs[:, 1] ** 2 / variance - 0.5 * jnp.log(2 * np.pi * variance)
+        return jnp.sum(first + second)
+
 
 def double_well() -> ManyWell:
     """The 2-D double well ``E = -0.5 x1 - 6 x1^2 + x1^4 + 0.5 x2^2`` (one well)."""
