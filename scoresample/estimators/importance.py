@@ -40,8 +40,9 @@ from .._types import Position, PRNGKey, Scalar
 from .._validate import positive_int
 from ..errors import ConfigError
 from ..noise import NoiseProcess
-from ..objectives.kappa import KappaFn, kappa_value
+from ..objectives.kappa import KappaFn
 from ..samplers import mean_free
+from .posterior import kappas_for, with_kappa_terms
 
 #: DEM's and iDEM's guard against a zero norm when clipping.
 _CLIP_EPSILON = 1e-6
@@ -92,10 +93,7 @@ def importance_terms(
     log_p, scores = jax.vmap(jax.value_and_grad(target.log_prob))(xs)
     weights = jax.nn.softmax(log_p)
     terms = {"dsi": (alpha * xs - y[None, :]) / sigma**2, "tsi": scores / alpha}
-    for name, kappa in (kappas or {}).items():
-        weight = kappa_value(kappa, t)
-        terms[name] = weight * terms["dsi"] + (1.0 - weight) * terms["tsi"]
-    return weights, terms
+    return weights, with_kappa_terms(terms, kappas, t)
 
 
 def clip_norm(score: Float[Array, " d"], max_norm: float | None) -> Float[Array, " d"]:
@@ -173,9 +171,5 @@ def importance_score(
     Example:
         >>> importance_score(target, process, y, t, key, 500, "kappa", kappa_bar(process, target))
     """
-    if identity not in ("dsi", "tsi", "kappa"):
-        raise ConfigError("identity", f"is {identity!r}", "choose 'dsi', 'tsi' or 'kappa'")
-    if identity == "kappa" and kappa is None:
-        raise ConfigError("kappa", "is required by the kappa identity", "pass kappa=")
-    kappas = None if kappa is None else {"kappa": kappa}
+    kappas = kappas_for(identity, kappa)
     return importance_score_identities(target, process, y, t, key, k, kappas, max_norm)[identity]

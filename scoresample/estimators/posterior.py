@@ -72,10 +72,25 @@ def identity_terms(
         "dsi": (alpha * xs - y[None, :]) / sigma**2,
         "tsi": jax.vmap(target.score)(xs) / alpha,
     }
+    return with_kappa_terms(terms, kappas, t)
+
+
+def with_kappa_terms(terms: dict, kappas: dict[str, KappaFn | float] | None, t) -> dict:
+    """``terms`` plus, for each named kappa, ``kappa(t) dsi + (1 - kappa(t)) tsi``."""
     for name, kappa in (kappas or {}).items():
         weight = kappa_value(kappa, t)
         terms[name] = weight * terms["dsi"] + (1.0 - weight) * terms["tsi"]
     return terms
+
+
+def kappas_for(identity: str, kappa: KappaFn | float | None) -> dict | None:
+    """Check a one-identity request (``"dsi"``, ``"tsi"`` or ``"kappa"`` with its
+    ``kappa``) and give the ``kappas`` argument that computes it."""
+    if identity not in ("dsi", "tsi", "kappa"):
+        raise ConfigError("identity", f"is {identity!r}", "choose 'dsi', 'tsi' or 'kappa'")
+    if identity == "kappa" and kappa is None:
+        raise ConfigError("kappa", "is required by the kappa identity", "pass kappa=")
+    return None if kappa is None else {"kappa": kappa}
 
 
 @eqx.filter_jit
@@ -135,9 +150,4 @@ def estimate_score(
     Example:
         >>> estimate_score(target, process, y, t, key, 256, "kappa", kappa_bar(process, target))
     """
-    if identity not in ("dsi", "tsi", "kappa"):
-        raise ConfigError("identity", f"is {identity!r}", "choose 'dsi', 'tsi' or 'kappa'")
-    if identity == "kappa" and kappa is None:
-        raise ConfigError("kappa", "is required by the kappa identity", "pass kappa=")
-    kappas = None if kappa is None else {"kappa": kappa}
-    return score_identities(target, process, y, t, key, m, kappas)[identity]
+    return score_identities(target, process, y, t, key, m, kappas_for(identity, kappa))[identity]

@@ -105,7 +105,7 @@ def test_noised_density_is_normalised_and_continuous_across_its_two_quadratures(
     alpha, and the two quadratures (over the kernel's variable below alpha, the well's
     above) agree at sigma = alpha."""
     for alpha, sigma in ((0.7, 0.2), (0.7, 1.9)):
-        grid = np.linspace(-4.5 * alpha - 9 * sigma, 4.5 * alpha + 9 * sigma, 40_001)
+        grid = np.linspace(-4.5 * alpha - 9 * sigma, 4.5 * alpha + 9 * sigma, 4_001)
         log_density = jax.vmap(noised_x1_log_density, (0, None, None))(grid, alpha, sigma)
         density = np.exp(np.asarray(log_density, np.float64))
         np.testing.assert_allclose(np.trapezoid(density, grid), 1.0, atol=1e-5)
