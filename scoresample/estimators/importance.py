@@ -13,7 +13,7 @@ alone, computed from log densities by a softmax. Each identity of
 - kappa: ``kappa DSI + (1 - kappa) TSI``, each term with the same weights.
 
 Self-normalised estimates are biased at ``O(1 / K)`` and consistent. Each estimate carries
-its delta-method variance ``sum_i w_i^2 (h_i - mean)^2`` (Owen 2013, eq. 9.9) and Kish's
+its delta-method variance ``sum_i w_i^2 (h_i - mean)^2`` (Owen 2013, ch. 9) and Kish's
 effective sample size ``1 / sum_i w_i^2``. DEM and iDEM clip the estimate's norm
 (``max_norm``, their ``max_score_norm``): ``s min(1, max_norm / (|s| + 1e-6))``.
 
@@ -23,7 +23,7 @@ it, and for mean-free ``y`` every term is mean-free.
 
 References:
     De Bortoli, Hutchinson, Wirnsberger & Doucet (2024), Target score matching, Sec. 3;
-    Akhound-Sadegh et al. (2024), Iterated denoising energy matching, ICML, eq. 8;
+    Akhound-Sadegh et al. (2024), Iterated denoising energy matching, ICML;
     Owen (2013), Monte Carlo theory, methods and examples, ch. 9.
 """
 
@@ -139,7 +139,7 @@ def importance_score_identities(
 
     References:
         De Bortoli et al. (2024), Target score matching, Sec. 3; Akhound-Sadegh et al.
-        (2024), iDEM, eq. 8.
+        (2024), iDEM.
 
     Example:
         >>> est = importance_score_identities(dw4(), VE(0.01, 3.0), y, 0.5, key, k=500)
