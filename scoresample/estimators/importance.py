@@ -87,7 +87,7 @@ def importance_terms(
     """Self-normalised weights ``(k,)`` of ``k`` proposals and the per-proposal terms of each
     identity: ``{"dsi": (alpha x_i - y) / sigma^2, "tsi": grad log p(x_i) / alpha}`` and, per
     named kappa, ``kappa(t) dsi_i + (1 - kappa(t)) tsi_i``. The target needs only an
-    unnormalised ``log_prob`` and its ``score``."""
+    unnormalised ``log_prob``: its gradient comes with its value from one autodiff pass."""
     alpha, sigma = process.alpha(t), process.sigma(t)
     xs = proposals(target, process, y, t, key, k)
     log_p, scores = jax.vmap(jax.value_and_grad(target.log_prob))(xs)
