@@ -265,34 +265,46 @@ def fit(
     )
     schedule = _chunk_ends(start, steps, chunk_size, every)
     progress = progress and jax.process_index() == 0
-    state, history, start = _train(problem, state, key, history, start, schedule, path, progress)
+    state, history, start = _train(problem, state, key, history, start, schedule, progress, path)
     state = local(state)
     ema_model = None if decay is None else eqx.combine(state.ema, static)
     return FitResult(eqx.combine(state.params, static), ema_model, state.opt_state, history, start)
 
 
-def _train(problem, state, key, history, start, schedule, path, progress):
-    """Run the chunks ending at ``schedule``; checkpoint at ``schedule``'s checkpoint steps.
+def _save_state(path: Path, key, state, problem, history, step) -> None:
+    """``fit``'s checkpoint: the training state, the key, the history, the step."""
+    save_checkpoint(path, local(state), key, history, step)
 
-    ``schedule`` is a list of ``(end, checkpoint?)``. On KeyboardInterrupt the last
-    completed chunk is checkpointed (when there is a checkpoint path) and re-raised.
+
+def _train(
+    problem, state, key, history, start, schedule, progress, path, save=_save_state, after_chunk=None
+):
+    """Run the chunks ending at ``schedule``; checkpoint to ``path`` (None: never) at
+    ``schedule``'s checkpoint steps.
+
+    ``schedule`` is a list of ``(end, checkpoint?)``; ``save(path, key, state, problem,
+    history, step)`` writes a checkpoint; ``after_chunk(problem, state, end)`` returns the
+    problem for the next chunk (data-free training refills its buffer there). On
+    KeyboardInterrupt the last completed chunk is checkpointed and re-raised.
     """
     total = schedule[-1][0] if schedule else start
     mesh, on_mesh = problem.mesh, replicate(key, problem.mesh)
     with progress_bar(total, "fit", enabled=progress, unit="step", initial=start) as bar:
         try:
-            for end, save in schedule:
+            for end, checkpoint in schedule:
                 first = replicate(jnp.asarray(start), mesh)
                 new_state, records = _run_chunk(problem, state, on_mesh, first, end - start)
                 records = _checked_records(local(records), start, path)
                 state, history, start = new_state, _extend(history, records), end
                 bar.set_postfix(loss=f"{np.mean(records['loss']):.4g}")
                 bar.update(len(records["loss"]))
-                if save and path is not None:
-                    save_checkpoint(path, local(state), key, history, start)
+                if after_chunk is not None:
+                    problem = after_chunk(problem, state, end)
+                if checkpoint and path is not None:
+                    save(path, key, state, problem, history, start)
         except KeyboardInterrupt:
             if path is not None:
-                save_checkpoint(path, local(state), key, history, start)
+                save(path, key, state, problem, history, start)
             raise
     return state, history, start
 
