@@ -277,7 +277,16 @@ def _save_state(path: Path, key, state, problem, history, step) -> None:
 
 
 def _train(
-    problem, state, key, history, start, schedule, progress, path, save=_save_state, after_chunk=None
+    problem,
+    state,
+    key,
+    history,
+    start,
+    schedule,
+    progress,
+    path,
+    save=_save_state,
+    after_chunk=None,
 ):
     """Run the chunks ending at ``schedule``; checkpoint to ``path`` (None: never) at
     ``schedule``'s checkpoint steps.

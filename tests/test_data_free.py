@@ -206,7 +206,7 @@ def test_data_free_training_learns_the_noised_score():
     )
 
     def error(model):
-        diff = jax.vmap(lambda y, t: (model(y, t) - exact_noised_score(PROCESS, y, t)))(ys, ts)
+        diff = jax.vmap(lambda y, t: model(y, t) - exact_noised_score(PROCESS, y, t))(ys, ts)
         weights = jax.vmap(PROCESS.sigma)(ts) ** 2
         return float(jnp.mean(weights * jnp.sum(diff**2, axis=1)))
 
