@@ -3,7 +3,9 @@
 - :mod:`scoresample.targets`: exact targets (mixtures with noised marginals, wells,
   DW-4, LJ-13, funnel, NumPyro models, user log densities).
 - :mod:`scoresample.noise`, :mod:`scoresample.networks`, :mod:`scoresample.objectives`,
-  :func:`scoresample.fit`: learned scores by DSM, TSM, kappa mixtures, ISM and SSM.
+  :func:`scoresample.fit`: learned scores by DSM, TSM, kappa mixtures, ISM and SSM;
+  :func:`scoresample.fit_data_free`: from the energy alone (DEM, iDEM's loop), with an
+  :class:`scoresample.EnergyLedger` of what it cost.
 - :mod:`scoresample.samplers`: ULA, annealed Langevin, reverse diffusion, MALA, HMC and
   NUTS over many chains and devices, into :class:`scoresample.Chains`.
 - :mod:`scoresample.diagnostics`: ArviZ summaries, metrics beside their floors, plots.
@@ -19,6 +21,8 @@ from . import objectives as objectives
 from . import samplers as samplers
 from . import targets as targets
 from .chains import Chains as Chains
+from .data_free import DataFreeResult as DataFreeResult
+from .data_free import fit_data_free as fit_data_free
 from .datasets import two_moons as two_moons
 from .diagnostics import load_chains as load_chains
 from .diagnostics import sample_quality as sample_quality
@@ -30,6 +34,7 @@ from .errors import DataError as DataError
 from .errors import NonFiniteError as NonFiniteError
 from .errors import OutputError as OutputError
 from .errors import ScoresampleError as ScoresampleError
+from .ledger import EnergyLedger as EnergyLedger
 from .noise import VE as VE
 from .noise import VP as VP
 from .noise import FixedLevel as FixedLevel

@@ -130,18 +130,40 @@ class TrainingConfig:
 @dataclass
 class DataConfig:
     """``[score.data]``: training samples from the target's exact sampler, from an MCMC
-    run on the target (with exact scores attached), or from a ``.npy`` file."""
+    run on the target (with exact scores attached), from a ``.npy`` file, or none at all:
+    ``source = "energy"`` trains from the energy alone (iDEM's loop,
+    :func:`scoresample.fit_data_free`), regressing on an importance-sampled ``estimator``
+    (``"kappa"`` with ``score.kappa``, ``"tsi"`` as iDEM, or ``"dsi"``) from ``k``
+    proposals, clipped to ``max_norm``, at points of a replay buffer of ``n`` that
+    reverse diffusion on the model refills with ``refill`` draws (``refill_steps`` steps)
+    every ``refill_every`` optimiser steps. There ``score.sigma_data`` must be given, and
+    a preconditioned network (``[score.network] preconditioning = "tsm"``) keeps the
+    untrained model's first draws at that scale, where a plain one can diverge."""
 
-    source: Literal["exact", "mcmc", "file"] = "exact"
+    source: Literal["exact", "mcmc", "file", "energy"] = "exact"
     n: int = 10_000
     path: str | None = None
     mcmc_sampler: MCMCSampler = "mala"
     mcmc_chains: int = 100
     mcmc_warmup: int = 500
+    estimator: Literal["kappa", "tsi", "dsi"] = "kappa"
+    k: int = 100
+    max_norm: float | None = None
+    refill: int = 1000
+    refill_steps: int = 100
+    refill_every: int = 100
 
     def __post_init__(self):
         _require_positive(
             "score.data", n=self.n, mcmc_chains=self.mcmc_chains, mcmc_warmup=self.mcmc_warmup
+        )
+        _require_positive(
+            "score.data",
+            k=self.k,
+            max_norm=self.max_norm,
+            refill=self.refill,
+            refill_steps=self.refill_steps,
+            refill_every=self.refill_every,
         )
 
 

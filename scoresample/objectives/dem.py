@@ -33,7 +33,7 @@ import jax
 from .._types import Position, PRNGKey, Scalar, ScoreFn
 from .._validate import positive_int
 from ..errors import ConfigError
-from ..estimators.importance import importance_score, proposals
+from ..estimators import importance  # the module: it imports objectives.kappa in turn
 from ._base import LossOutput, Objective, regression
 from .kappa import KappaFn
 
@@ -94,7 +94,7 @@ class DEM(Objective):
     def __call__(self, score_fn: ScoreFn, x: Position, t: Scalar, key: PRNGKey) -> LossOutput:
         key_noise, key_estimate = jax.random.split(key)
         y = noised(self.target, self.process, x, t, key_noise)
-        estimate = importance_score(
+        estimate = importance.importance_score(
             self.target, self.process, y, t, key_estimate, self.k,
             self.identity, self.kappa, self.max_norm,
         )  # fmt: skip
@@ -102,7 +102,7 @@ class DEM(Objective):
 
 
 def noised(target, process, x: Position, t: Scalar, key: PRNGKey) -> Position:
-    """``alpha x + sigma eps`` with the noise a proposal of :func:`proposals` uses (mean-free
+    """``alpha x + sigma eps`` with the noise the proposals use (mean-free
     for a translation-invariant particle system): ``y`` from one proposal around ``alpha x``."""
     alpha = process.alpha(t)
-    return alpha * proposals(target, process, alpha * x, t, key, 1)[0]
+    return alpha * importance.proposals(target, process, alpha * x, t, key, 1)[0]

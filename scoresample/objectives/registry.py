@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..noise import NoiseProcess
 from ._base import Objective
+from .dem import DEM
 from .dsm import DSM, dsm_s
 from .esm import ESM
 from .ism import ISM
@@ -21,6 +22,7 @@ _FACTORIES = {
     "ssm": SSM,
     "ssm_vr": lambda process, **options: SSM(process, variance_reduced=True, **options),
     "esm": ESM,
+    "dem": DEM,
 }
 
 OBJECTIVES = tuple(_FACTORIES)
@@ -30,7 +32,8 @@ def make_objective(name: str, process: NoiseProcess, **options) -> Objective:
     """Build an objective by name; ``options`` go to its constructor.
 
     Names: ``dsm``, ``dsm_s``, ``tsm``, ``kappa`` (needs ``kappa=``), ``ism``, ``ssm``,
-    ``ssm_vr``, ``esm`` (needs ``noised_score=``).
+    ``ssm_vr``, ``esm`` (needs ``noised_score=``), ``dem`` (needs ``target=``; for
+    :func:`scoresample.fit_data_free`).
 
     Example:
         >>> make_objective("ism", VE(0.01, 10.0), divergence="hutchinson", n_probes=2)

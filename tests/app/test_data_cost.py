@@ -3,10 +3,13 @@ back on resume (the budget that learned samplers are compared at)."""
 
 import jax
 import numpy as np
+import pytest
 
 from scoresample.app.config import parse_config
 from scoresample.app.pipeline import train
+from scoresample.errors import ConfigError
 from scoresample.targets import make_target
+from scoresample.training import CHECKPOINT_NAME
 
 
 def _config(source: str):
@@ -48,3 +51,49 @@ def test_exact_data_cost_nothing_but_the_scores_attached(tmp_path):
         base=tmp_path,
     )
     assert trained.data_energy_evals == 60  # one exact score per training point (TSM)
+
+
+def _energy_config(**score):
+    data = {"source": "energy", "n": 32, "k": 4, "refill": 8, "refill_steps": 5}
+    training = {"steps": 20, "batch_size": 8, "checkpoint_every": 10}
+    return parse_config(
+        {
+            "target": {"name": "gaussian", "dim": 3},
+            "score": {
+                "kind": "learned", "process": "ve", "sigma_max": 3.0, "sigma_data": 1.0,
+                "data": data | {"refill_every": 10}, "training": training, **score,
+            },
+            "sampler": [{"name": "reverse_diffusion"}],
+        }
+    )  # fmt: skip
+
+
+def test_training_from_the_energy_costs_the_estimators_proposals_and_resumes(tmp_path):
+    """steps x batch x k energy evaluations; no training set (and so no reference from
+    it); a second call resumes from the checkpoint to the same model."""
+    target = make_target("gaussian", dim=3)
+
+    def train_once(resume):
+        return train.train_stage(
+            _energy_config(), target, tmp_path, jax.random.PRNGKey(0),
+            resume=resume, progress=False, base=tmp_path,
+        )  # fmt: skip
+
+    trained = train_once(False)
+    assert trained.data_energy_evals == 20 * 8 * 4 and trained.samples is None
+    assert (tmp_path / "model" / CHECKPOINT_NAME).exists()
+    again = train_once(True)
+    y = jax.numpy.ones(3)
+    np.testing.assert_array_equal(trained.model(y, 0.5), again.model(y, 0.5))
+
+
+def test_training_from_the_energy_names_the_setting_it_lacks(tmp_path):
+    target = make_target("gaussian", dim=3)
+    config = _energy_config()
+    config.score.sigma_data = None
+    options = {"resume": False, "progress": False, "base": tmp_path}
+    with pytest.raises(ConfigError, match="score.sigma_data"):
+        train.train_stage(config, target, tmp_path, jax.random.PRNGKey(0), **options)
+    with pytest.raises(ConfigError, match="score.objective"):
+        dsm = _energy_config(objective="dsm")
+        train.train_stage(dsm, target, tmp_path / "b", jax.random.PRNGKey(0), **options)

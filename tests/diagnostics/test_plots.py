@@ -49,6 +49,20 @@ def test_pairs_grid_with_and_without_closed_form(key, tmp_path):
     assert_png(tmp_path / "b" / "ref.png")
 
 
+def test_draws_far_out_are_plotted_without_contours(key, tmp_path):
+    """Draws of a diverged sampler (|x| ~ 1e12) span a box where the top contour levels
+    round to one value: the panel keeps its points and drops the contours, as a
+    matplotlib error there would end the run; nearer draws keep theirs."""
+    target = many_well(4)
+    far = 1e12 * np.asarray(jax.random.normal(key, (200, 4)))
+    plots.plot_samples(far, target, tmp_path / "far.png")
+    assert_png(tmp_path / "far.png")
+    near = plots.plot_samples(np.asarray(target.sample(key, 200)), target, tmp_path / "n.png")
+    assert near.axes[4].collections[0].__class__.__name__ != "PathCollection"
+    far_figure = plots.plot_samples(far, target, tmp_path / "far2.png")
+    assert far_figure.axes[4].collections[0].__class__.__name__ == "PathCollection"
+
+
 def test_marginals_against_exact_and_reference(key, tmp_path):
     target = ncsn_toy()
     plots.plot_marginals(target.sample(key, 400), target, tmp_path / "a" / "m.png")

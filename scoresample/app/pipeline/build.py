@@ -15,7 +15,14 @@ import optax
 from ...errors import ConfigError, DataError
 from ...networks import EGNNEnergy, EGNNScore, EnergyMLP, EnergyNetwork, ScoreMLP, ScoreNetwork
 from ...noise import VE, VP, NoiseProcess
-from ...objectives import GaussianKappa, Preconditioned, kappa_bar, make_objective, make_weighting
+from ...objectives import (
+    DEM,
+    GaussianKappa,
+    Preconditioned,
+    kappa_bar,
+    make_objective,
+    make_weighting,
+)
 from ...objectives.weighting import sigma_data_of
 from ...targets import (
     ExactNoisedScore,
@@ -79,6 +86,12 @@ def build_process(cfg: ScoreConfig) -> NoiseProcess:
 def build_objective(cfg: ScoreConfig, process: NoiseProcess, target, samples: np.ndarray):
     """The training objective with its weighting and kappa; TSM-like objectives take the
     clean scores from the data (``fit`` pairs them with the samples)."""
+    if cfg.objective == "dem":
+        raise ConfigError(
+            "score.objective",
+            "is 'dem', which trains from the energy alone",
+            'set [score.data] source = "energy"',
+        )
     sigma_data = cfg.sigma_data if cfg.sigma_data is not None else sigma_data_of(samples)
     options = dict(cfg.objective_options)
     if cfg.weighting is not None:
@@ -88,6 +101,38 @@ def build_objective(cfg: ScoreConfig, process: NoiseProcess, target, samples: np
     if cfg.objective == "esm":
         options["noised_score"] = _exact_noised_score(target, process)
     return make_objective(cfg.objective, process, **options)
+
+
+def build_energy_objective(cfg: ScoreConfig, process: NoiseProcess, target) -> DEM:
+    """``[score.data] source = "energy"``: DEM on the configured importance-sampled
+    estimator (the kappa one with ``score.kappa``: ``"bar"`` for a Gaussian mixture,
+    ``"gaussian"`` with ``score.sigma_data``, or a constant)."""
+    data = cfg.data
+    if cfg.objective not in ("tsm", "dem"):  # "tsm" is the default, so not a user's choice
+        raise ConfigError(
+            "score.objective",
+            f"is {cfg.objective!r}, but source = 'energy' regresses on an importance-sampled "
+            "estimate (DEM)",
+            'leave objective out, or set it to "dem"; choose the estimator in [score.data]',
+        )
+    options = {"k": data.k, "identity": data.estimator, "max_norm": data.max_norm}
+    if cfg.weighting is not None:
+        options["weighting"] = make_weighting(cfg.weighting, _energy_sigma_data(cfg, "weighting"))
+    if data.estimator == "kappa":
+        sigma_data = None if cfg.kappa != "gaussian" else _energy_sigma_data(cfg, "kappa")
+        options["kappa"] = _kappa(cfg, process, target, sigma_data)
+    return DEM(process, target=target, **options)
+
+
+def _energy_sigma_data(cfg: ScoreConfig, use: str) -> float:
+    """``score.sigma_data``, which training from the energy cannot estimate from data."""
+    if cfg.sigma_data is None:
+        raise ConfigError(
+            "score.sigma_data",
+            f"is needed for {use} when source = 'energy' (there are no data to measure it on)",
+            "set sigma_data to the scale of one mode of the target, e.g. 1.0",
+        )
+    return cfg.sigma_data
 
 
 def _exact_noised_score(target, process: NoiseProcess) -> ExactNoisedScore:
@@ -152,7 +197,12 @@ def build_network(
             "does not apply to energy networks",
             f'use preconditioning = "none" with kind = "{net.kind}"',
         )
-    sigma_data = cfg.sigma_data if cfg.sigma_data is not None else sigma_data_of(samples)
+    if cfg.sigma_data is not None:
+        sigma_data = cfg.sigma_data
+    elif samples is None:
+        sigma_data = _energy_sigma_data(cfg, "preconditioning")
+    else:
+        sigma_data = sigma_data_of(samples)
     return Preconditioned(model, process, sigma_data, net.preconditioning)
 
 

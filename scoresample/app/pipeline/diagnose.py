@@ -100,10 +100,11 @@ def _match(reference, n: int):
 
 
 def reference_set(target, trained: Trained | None, n: int, key):
-    """Exact samples where possible, else the (MCMC or file) training set, else None."""
+    """Exact samples where possible, else the (MCMC or file) training set, else None (as
+    for a score trained from the energy alone)."""
     if isinstance(target, ExactSampler):
         return None  # sample_quality draws its own exact reference and floor
-    if trained is not None:
+    if trained is not None and trained.samples is not None:
         return trained.samples[:n]
     return None
 

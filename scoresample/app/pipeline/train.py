@@ -1,4 +1,5 @@
-"""The training stage: data (exact, MCMC or file), objective, network, ``fit``."""
+"""The training stage: data (exact, MCMC or file), objective, network, ``fit``; or, from
+the energy alone, DEM and ``fit_data_free``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import jax
 import numpy as np
 
 from ..._io import write_bytes, write_text
+from ...data_free import fit_data_free
+from ...errors import ConfigError
 from ...samplers import make_sampler, run
 from ...targets import MeanFree
 from ...training import fit
@@ -21,6 +24,7 @@ from ..config import Config
 from .build import (
     as_default_float,
     attach_scores,
+    build_energy_objective,
     build_network,
     build_objective,
     build_optimizer,
@@ -42,10 +46,13 @@ class Trained:
     model: Any
     process: Any
     history: dict[str, np.ndarray]
-    samples: np.ndarray
+    #: The training set; None when trained from the energy alone (the buffer then holds
+    #: the model's own draws, which are no reference for the diagnostics).
+    samples: np.ndarray | None
     #: Energy (score) evaluations the training data cost: MCMC gradients, warm-up
     #: included, plus the exact scores attached for TSM-like objectives; 0 for exact
-    #: samples without scores, None for data from a file.
+    #: samples without scores, None for data from a file; from the energy alone, the
+    #: estimator's proposals.
     data_energy_evals: int | None = None
 
 
@@ -108,6 +115,8 @@ def train_stage(
     model_dir = run_dir / "model"
     key_data, key_net, key_fit = jax.random.split(key, 3)
     process = build_process(score)
+    if score.data.source == "energy":
+        return _train_from_energy(config, target, run_dir, key_net, key_fit, resume, progress)
     samples, data_cost = training_samples(config, target, model_dir, key_data, base, progress)
     objective = build_objective(score, process, target, samples)
     data = attach_scores(target, samples, objective)
@@ -115,9 +124,6 @@ def train_stage(
         data_cost += len(samples)  # one exact score per training point
     model = build_network(score, target.dim, process, samples, key_net, target=target)
     training = score.training
-    timing = (
-        {"sigmas": training.sigma} if training.sigma is not None else {"times": training.t_sampling}
-    )
     result = fit(
         model,
         objective,
@@ -131,8 +137,52 @@ def train_stage(
         checkpoint_dir=model_dir,
         checkpoint_every=training.checkpoint_every,
         resume=resume,
-        **timing,
+        **_timing(training),
     )
     write_history(result.history, run_dir / HISTORY_FILE)
     learned = result.ema_model if result.ema_model is not None else result.model
     return Trained(learned, process, result.history, samples, data_cost)
+
+
+def _timing(training) -> dict:
+    """``fit``'s ``sigmas`` (one fixed level) or ``times`` (a scheme)."""
+    if training.sigma is not None:
+        return {"sigmas": training.sigma}
+    return {"times": training.t_sampling}
+
+
+def _train_from_energy(config: Config, target, run_dir, key_net, key_fit, resume, progress):
+    """``source = "energy"``: :func:`~scoresample.fit_data_free` on DEM, the buffer refilled
+    by reverse diffusion on the model; the ledger's total is the data's cost."""
+    score, data = config.score, config.score.data
+    if score.training.sigma is not None:
+        raise ConfigError(
+            "score.training.sigma",
+            "is set, but a one-level model cannot be sampled to refill the buffer",
+            "leave sigma out to train over the noise process's times",
+        )
+    process = build_process(score)
+    objective = build_energy_objective(score, process, target)
+    model = build_network(score, target.dim, process, None, key_net, target=target)
+    refill = make_sampler("reverse_diffusion", n_chains=data.refill, n_steps=data.refill_steps)
+    training = score.training
+    result = fit_data_free(
+        model,
+        objective,
+        sampler=refill,
+        buffer_size=data.n,
+        refill_every=data.refill_every,
+        optimizer=build_optimizer(score),
+        steps=training.steps,
+        batch_size=training.batch_size,
+        key=key_fit,
+        ema_decay=training.ema,
+        progress=progress,
+        checkpoint_dir=run_dir / "model",
+        checkpoint_every=training.checkpoint_every,
+        resume=resume,
+        times=training.t_sampling,
+    )
+    write_history(result.history, run_dir / HISTORY_FILE)
+    learned = result.ema_model if result.ema_model is not None else result.model
+    return Trained(learned, process, result.history, None, result.ledger.total)

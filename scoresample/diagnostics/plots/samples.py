@@ -45,11 +45,16 @@ def _bounds(*sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _contours(ax, log_density, low: np.ndarray, high: np.ndarray) -> None:
-    """Filled log-density contours of a 2-D density over the box ``[low, high]``."""
+    """Filled log-density contours of a 2-D density over the box ``[low, high]``; none
+    where the box is so wide (draws far out) that the top levels are not resolved."""
     gx, gy = np.meshgrid(np.linspace(low[0], high[0], GRID), np.linspace(low[1], high[1], GRID))
     values = log_density(np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape)
     top = np.nanmax(values)
+    if not np.isfinite(top):
+        return
     levels = np.linspace(top - CONTOUR_DEPTH, top, 13)
+    if not np.all(np.diff(levels) > 0):
+        return
     ax.contourf(gx, gy, np.clip(values, top - CONTOUR_DEPTH, None), levels=levels, cmap="Blues")
     ax.contour(gx, gy, values, levels=levels[::3], colors="#4a6f8a", linewidths=0.5)
 
