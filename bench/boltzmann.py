@@ -18,6 +18,19 @@ methods:
   with as many energy evaluations as the most expensive learned row spent (its last
   draw per chain).
 
+And, trained from the energy alone (``--methods data_free``; gmm40, many_well, dw4):
+
+- ``data_free``: iDEM's loop (:func:`scoresample.fit_data_free`) regressing on the
+  importance-sampled kappa estimator, kappa-bar with the within-mode scale taken from
+  the energy alone (the Laplace scale at a local minimum, :func:`laplace_sigma_data`),
+  sampled by reverse diffusion (as the loop refills its buffer);
+- ``data_free_tsi``: the same loop on iDEM's estimator, TSI clipped to iDEM's
+  ``max_score_norm`` (in our coordinates);
+- ``mcmc_budget_matched_data_free``: as ``mcmc_budget_matched``, at the data-free rows'
+  count (their estimators' proposals: steps x batch x K).
+
+Each MCMC row names the rows whose count it matches (``matches``).
+
 Energy evaluations count everything: the training data's MCMC (warm-up included) and the
 exact scores attached to it, sampling, refinement and the energies of the weights.
 Seconds count the same stages, compilation included (one run of each).
@@ -50,17 +63,19 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import scipy.optimize
 
 from scoresample._io import write_text
 from scoresample.app.config import parse_config
 from scoresample.app.pipeline.build import build_target
 from scoresample.app.pipeline.sample import refine_draws, run_sampler
 from scoresample.app.pipeline.train import train_stage
-from scoresample.diagnostics.metrics import particle_metrics, wasserstein2
+from scoresample.diagnostics.metrics import particle_metrics, wasserstein2, well_fraction_error
 from scoresample.reference import ReferenceSettings, load_reference, reference
 from scoresample.samplers import make_sampler, reweight, run
-from scoresample.targets import KnownNormaliser, MeanFree, ParticleSystem
+from scoresample.targets import KnownNormaliser, ManyWell, MeanFree, ParticleSystem
 
 #: Targets with particles (an EGNN, MCMC data, a long-MCMC reference).
 PARTICLES = ("dw4", "lj13", "lj55")
@@ -145,6 +160,62 @@ def _learned_table(target: str, quick: bool) -> dict:
     }
 
 
+#: Data-free training per target, iDEM's settings scaled to 2 CPU cores (iDEM: K = 500 on
+#: GMM, 1000 on DW-4; batch 512; 1000 new draws per epoch into a buffer of 10,000):
+#: ``(sigma_max, K, max_score_norm in our coordinates, steps, batch, scale)``. iDEM's GMM
+#: runs on coordinates divided by 50 with sigma_max 1 and max_score_norm 70, so ours are
+#: 50 and 70 / 50; DW-4: sigma_max 3, max_score_norm 20. ``scale`` is the rough extent of
+#: the target a user states up front (as iDEM's normalisation by 50 does): the network's
+#: preconditioning ``sigma_data``, so that the untrained model's first draws cover it.
+DATA_FREE = {
+    "gmm40": (50.0, 100, 1.4, 3000, 256, 20.0),
+    "many_well": (5.0, 100, 20.0, 3000, 256, 1.5),
+    "dw4": (3.0, 100, 20.0, 2000, 256, 1.5),
+}
+#: The data-free estimators: kappa-bar and iDEM's clipped TSI.
+DATA_FREE_ROWS = {"data_free": "kappa", "data_free_tsi": "tsi"}
+
+
+def laplace_sigma_data(target, key) -> float:
+    """The within-mode scale from the energy alone: from a random start, L-BFGS to a local
+    minimum of ``E``, then ``sqrt(mean(1 / lambda))`` over the Hessian's positive
+    eigenvalues (a Laplace approximation; the zero ones of a particle system's
+    translations and rotations are left out)."""
+    energy = jax.jit(lambda x: -target.log_prob(x))
+    gradient = jax.jit(jax.grad(energy))
+    start = 1.5 * np.asarray(jax.random.normal(key, (target.dim,)), np.float64)
+    found = scipy.optimize.minimize(
+        lambda x: float(energy(jnp.asarray(x))),
+        start,
+        jac=lambda x: np.asarray(gradient(jnp.asarray(x)), np.float64),
+        method="L-BFGS-B",
+    )
+    hessian = np.asarray(jax.hessian(energy)(jnp.asarray(found.x)), np.float64)
+    eigenvalues = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
+    positive = eigenvalues[eigenvalues > 1e-6 * eigenvalues.max()]
+    return float(np.sqrt(np.mean(1.0 / positive)))
+
+
+def _data_free_table(target: str, estimator: str, kappa_sigma: float, quick: bool) -> dict:
+    """The TOML table of the data-free pipeline of ``target`` with ``estimator``."""
+    sigma_max, k, max_norm, steps, batch, scale = DATA_FREE[target]
+    if quick:
+        k, steps, batch = k // 4, steps // 6, batch // 2
+    data = {"source": "energy", "n": 10_000, "k": k, "estimator": estimator}
+    data |= {"refill": 1000, "refill_steps": 50 if quick else 100, "refill_every": 100}
+    if estimator == "tsi":
+        data["max_norm"] = max_norm
+    network = _network(target, quick) | {"preconditioning": "tsm"}
+    score = {"kind": "learned", "process": "ve", "sigma_max": sigma_max, "kappa": "gaussian"}
+    score |= {"sigma_data": scale, "kappa_sigma": kappa_sigma, "network": network, "data": data}
+    score["training"] = {"steps": steps, "batch_size": batch, "learning_rate": 5e-4} | {
+        "ema": 0.99 if quick else 0.999
+    }
+    steps = 100 if quick else 500
+    sampler = {"name": "reverse_diffusion", "n_chains": _n_eval(quick), "n_steps": steps}
+    return {"seed": 0, "target": {"name": target}, "score": score, "sampler": [sampler]}
+
+
 def _reference_sets(target, name: str, quick: bool, key):
     """``(reference, floor set)``: two independent sets of ``n`` draws of the target,
     and the reference's record for the results."""
@@ -173,6 +244,8 @@ def _quality(x, ref_a, ref_b, target) -> dict[str, dict[str, float]]:
         if isinstance(target, MeanFree):
             samples = np.asarray(target.remove_mean(samples), np.float64)
         values = {"sample_w2": wasserstein2(samples, ref_a)}
+        if isinstance(target, ManyWell):
+            values["well_fraction_error"] = well_fraction_error(samples, target)
         if isinstance(target, ParticleSystem):
             found = particle_metrics(samples, ref_a, target)
             values |= {
@@ -200,16 +273,32 @@ class Timer:
         return out
 
 
-def bench_target(name: str, quick: bool, out: Path, key) -> list[dict]:
-    """The four rows of one target."""
+def bench_target(name: str, quick: bool, out: Path, key, methods=("tsm",)) -> list[dict]:
+    """The rows of one target: the TSM-trained group and/or the data-free group, each
+    with its budget-matched MCMC row."""
     config = parse_config(_learned_table(name, quick))
     target = build_target(config.target)
-    key_ref, key_train, key_sample, key_refine, key_flow, key_mcmc = jax.random.split(key, 6)
+    key_ref, key_tsm, key_free = jax.random.split(key, 3)
     ref_a, ref_b, ref_record = _reference_sets(target, name, quick, key_ref)
     if isinstance(target, MeanFree):
         ref_a = np.asarray(target.remove_mean(ref_a), np.float64)
         ref_b = np.asarray(target.remove_mean(ref_b), np.float64)
     shutil.rmtree(out / name, ignore_errors=True)  # each bench run trains afresh
+    refs = (ref_a, ref_b)
+    rows = []
+    if "tsm" in methods:
+        rows += _tsm_rows(name, config, target, quick, out, refs, key_tsm)
+    if "data_free" in methods and name in DATA_FREE:
+        rows += _data_free_rows(name, target, quick, out, refs, key_free)
+    for row in rows:
+        row["reference"] = ref_record
+    return rows
+
+
+def _tsm_rows(name, config, target, quick, out, refs, key) -> list[dict]:
+    """``learned``, ``learned_mh``, ``learned_reweighted`` and their MCMC row."""
+    ref_a, ref_b = refs
+    key_train, key_sample, key_refine, key_flow, key_mcmc = jax.random.split(key, 5)
     clock = Timer(name)
     trained = clock(
         "train", train_stage, config, target, out / name, key_train,
@@ -244,11 +333,33 @@ def bench_target(name: str, quick: bool, out: Path, key) -> list[dict]:
         ),
         _reweighted_row(name, target, flow, data_evals, clock, ref_a, ref_b, key_flow),
     ]
-    budget = max(row["energy_evals"] for row in rows)
-    rows.append(_mcmc_row(name, target, budget, n, ref_a, ref_b, key_mcmc))
-    for row in rows:
-        row["reference"] = ref_record
-    return rows
+    return [*rows, _mcmc_row(name, target, rows, "mcmc_budget_matched", n, refs, key_mcmc)]
+
+
+def _data_free_rows(name, target, quick, out, refs, key) -> list[dict]:
+    """``data_free`` (kappa-bar) and ``data_free_tsi`` (iDEM's), and their MCMC row."""
+    key_scale, key_mcmc, *keys = jax.random.split(key, 2 + len(DATA_FREE_ROWS))
+    sigma_data = laplace_sigma_data(target, key_scale)
+    print(f"{name}: Laplace within-mode scale {sigma_data:.3g}", file=sys.stderr)
+    rows = []
+    for (method, estimator), key_method in zip(DATA_FREE_ROWS.items(), keys, strict=True):
+        config = parse_config(_data_free_table(name, estimator, sigma_data, quick))
+        key_train, key_sample = jax.random.split(key_method)
+        clock = Timer(f"{name} {method}")
+        trained = clock(
+            "train", train_stage, config, target, out / name / method, key_train,
+            resume=False, progress=False, base=Path("."),
+        )  # fmt: skip
+        cfg = config.sampler[0]
+        learned = clock("sample", run_sampler, cfg, config, target, trained, key_sample, False)
+        seconds = clock.seconds["train"] + clock.seconds["sample"]
+        quality = _quality(learned.flat(), *refs, target)
+        row = _row(name, method, trained.data_energy_evals, seconds, quality)
+        rows.append(row | {"sigma_data": sigma_data, "estimator": estimator})
+    mcmc = _mcmc_row(
+        name, target, rows, "mcmc_budget_matched_data_free", _n_eval(quick), refs, key_mcmc
+    )
+    return [*rows, mcmc]
 
 
 def _reweighted_row(name, target, flow, data_evals, clock, ref_a, ref_b, key) -> dict:
@@ -264,9 +375,11 @@ def _reweighted_row(name, target, flow, data_evals, clock, ref_a, ref_b, key) ->
     return row | {"divergence": flow.divergence}
 
 
-def _mcmc_row(name, target, budget: int, n: int, ref_a, ref_b, key) -> dict:
-    """MALA on the exact energy, ``n`` chains sharing ``budget`` gradient evaluations
-    (half warm-up, half sampling), the last draw of each chain evaluated."""
+def _mcmc_row(name, target, matched: list[dict], method: str, n: int, refs, key) -> dict:
+    """MALA on the exact energy, ``n`` chains sharing the largest energy-evaluation count
+    of the ``matched`` rows (half warm-up, half sampling), the last draw of each chain
+    evaluated."""
+    budget = max(row["energy_evals"] for row in matched)
     steps = max(budget // n, 2)
     spec = make_sampler("mala", n_chains=n, num_warmup=steps // 2, num_samples=steps - steps // 2)
     start = time.perf_counter()
@@ -274,7 +387,8 @@ def _mcmc_row(name, target, budget: int, n: int, ref_a, ref_b, key) -> dict:
     seconds = time.perf_counter() - start
     evals = chains.total_grad_evals() + chains.warmup_grad_evals()
     last = chains.positions[:, -1]
-    return _row(name, "mcmc_budget_matched", evals, seconds, _quality(last, ref_a, ref_b, target))
+    row = _row(name, method, evals, seconds, _quality(last, *refs, target))
+    return row | {"matches": [r["method"] for r in matched]}
 
 
 def _row(target, method, energy_evals, seconds, metrics) -> dict:
@@ -290,17 +404,17 @@ def _row(target, method, energy_evals, seconds, metrics) -> dict:
 def print_table(rows: list[dict]) -> None:
     names = [
         "sample_w2", "energy_w2", "energy_w2_dem", "distance_w2", "distance_tv",
-        "ess_fraction", "log_z_error",
+        "well_fraction_error", "ess_fraction", "log_z_error",
     ]  # fmt: skip
     shown = [n for n in names if any(n in r["metrics"] for r in rows)]
-    header = f"{'target':<10}{'method':<21}{'energy evals':>13}{'s':>7}"
+    header = f"{'target':<10}{'method':<31}{'energy evals':>14}{'s':>7}"
     print(header + "".join(f"{n + ' [floor]':>24}" for n in shown))
     for r in rows:
         cells = []
         for n in shown:
             m = r["metrics"].get(n)
             cells.append(f"{m['value']:>11.3g} [{m['floor']:>9.3g}]" if m else f"{'-':>23}")
-        line = f"{r['target']:<10}{r['method']:<21}{r['energy_evals']:>13,}{r['seconds']:>7.0f}"
+        line = f"{r['target']:<10}{r['method']:<31}{r['energy_evals']:>14,}{r['seconds']:>7.0f}"
         print(line + " " + " ".join(cells))
 
 
@@ -311,6 +425,11 @@ def main(argv=None) -> None:
     parser.add_argument("--targets", help="comma-separated subset of gmm40,many_well,dw4,lj13,lj55")
     parser.add_argument("--out", default="runs/bench_boltzmann", help="output directory")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--methods",
+        default="tsm",
+        help="comma-separated groups: tsm (trained on MCMC data), data_free (from the energy)",
+    )
     args = parser.parse_args(argv)
     names = ["gmm40", "many_well", "dw4", "lj13", *(["lj55"] if args.full else [])]
     if args.targets:
@@ -319,7 +438,8 @@ def main(argv=None) -> None:
     rows = []
     key = jax.random.PRNGKey(args.seed)
     for i, name in enumerate(names):
-        rows += bench_target(name, args.quick, out, jax.random.fold_in(key, i))
+        methods = tuple(args.methods.split(","))
+        rows += bench_target(name, args.quick, out, jax.random.fold_in(key, i), methods)
         write_text(out / "results.json", json.dumps(rows, indent=2) + "\n")
     print_table(rows)
     print(f"results: {out / 'results.json'}")

@@ -136,7 +136,8 @@ class DataConfig:
     (``"kappa"`` with ``score.kappa``, ``"tsi"`` as iDEM, or ``"dsi"``) from ``k``
     proposals, clipped to ``max_norm``, at points of a replay buffer of ``n`` that
     reverse diffusion on the model refills with ``refill`` draws (``refill_steps`` steps)
-    every ``refill_every`` optimiser steps. There ``score.sigma_data`` must be given, and
+    every ``refill_every`` optimiser steps. There the scales cannot be measured on data:
+    ``score.kappa_sigma`` (or ``sigma_data``) must be given for the kappa estimator, and
     a preconditioned network (``[score.network] preconditioning = "tsm"``) keeps the
     untrained model's first draws at that scale, where a plain one can diverge."""
 
@@ -172,9 +173,10 @@ class ScoreConfig:
     """``[score]``: ``kind = "exact"`` uses the target's score; ``"learned"`` trains one.
 
     ``weighting`` names a ``lambda(t)`` (``sigma2``, ``uniform``, ``edm``, ``tsm``...);
-    ``kappa`` is ``"gaussian"`` (``kappa_t`` from ``sigma_data``), ``"bar"`` (kappa-bar
-    of a Gaussian-mixture target) or a constant; ``sigma_data`` defaults to the data's
-    RMS standard deviation; ``objective_options`` go to the objective (e.g.
+    ``kappa`` is ``"gaussian"`` (``kappa_t`` from ``kappa_sigma``, default ``sigma_data``;
+    for a multimodal target the within-mode scale, kappa-bar's choice), ``"bar"``
+    (kappa-bar of a Gaussian-mixture target) or a constant; ``sigma_data`` defaults to
+    the data's RMS standard deviation; ``objective_options`` go to the objective (e.g.
     ``divergence = "hutchinson"`` for ISM)."""
 
     kind: Literal["exact", "learned"] = "exact"
@@ -185,11 +187,16 @@ class ScoreConfig:
     weighting: str | None = None
     kappa: str | float = "gaussian"
     sigma_data: float | None = None
+    kappa_sigma: float | None = None
     objective_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         _require_positive(
-            "score", sigma_min=self.sigma_min, sigma_max=self.sigma_max, sigma_data=self.sigma_data
+            "score",
+            sigma_min=self.sigma_min,
+            sigma_max=self.sigma_max,
+            sigma_data=self.sigma_data,
+            kappa_sigma=self.kappa_sigma,
         )
 
     network: NetworkConfig = field(default_factory=NetworkConfig)

@@ -7,7 +7,12 @@ import pytest
 
 from scoresample import targets
 from scoresample.app.config import parse_config
-from scoresample.app.pipeline.build import attach_scores, build_objective, build_process
+from scoresample.app.pipeline.build import (
+    attach_scores,
+    build_energy_objective,
+    build_objective,
+    build_process,
+)
 from scoresample.errors import ConfigError
 
 
@@ -66,3 +71,31 @@ def test_the_optimizer_keeps_optax_updates_with_its_rate_as_state(name):
         step_plain, state_plain = plain.update(grads, state_plain, params)
         np.testing.assert_array_equal(step_ours["w"], step_plain["w"])
     assert float(state_ours.hyperparams["learning_rate"]) == pytest.approx(3e-3)
+
+
+def test_kappa_sigma_sets_the_gaussian_kappa_scale_apart_from_sigma_data(key):
+    """``kappa_t = sigma^2 / (sigma^2 + alpha^2 s^2)`` with ``s = kappa_sigma`` where given
+    (the within-mode scale), else ``sigma_data``; from the energy the same holds, and
+    with neither there is nothing to measure it on."""
+    target, samples = targets.gmm40(), np.zeros((4, 2))
+    t = jnp.asarray(0.4)
+
+    def kappa_of(cfg, objective):
+        process = build_process(cfg)
+        alpha, sigma = process.alpha(t), process.sigma(t)
+        return float(objective.kappa(t)), float(sigma**2), float(alpha**2)
+
+    for extra in ({"kappa_sigma": 0.7}, {"sigma_data": 0.7}):
+        cfg = _score("kappa", process="ve", **{"sigma_data": 20.0} | extra)
+        kappa, noise, signal = kappa_of(
+            cfg, build_objective(cfg, build_process(cfg), target, samples)
+        )
+        np.testing.assert_allclose(kappa, noise / (noise + signal * 0.49), rtol=1e-6)
+        energy = _score(
+            "tsm", process="ve", data={"source": "energy"}, **{"sigma_data": 20.0} | extra
+        )
+        dem = build_energy_objective(energy, build_process(energy), target)
+        np.testing.assert_allclose(kappa_of(energy, dem)[0], kappa, rtol=1e-6)
+    with pytest.raises(ConfigError, match="score.sigma_data"):
+        cfg = _score("tsm", data={"source": "energy"})
+        build_energy_objective(cfg, build_process(cfg), target)

@@ -148,7 +148,11 @@ def test_default_weightings():
 
 def test_registry_builds_every_objective():
     exact = ExactNoisedScore(ncsn_toy(), VE_PROCESS)
-    options = {"kappa": {"kappa": 0.5}, "esm": {"noised_score": exact}, "dem": {"target": ncsn_toy()}}
+    options = {
+        "kappa": {"kappa": 0.5},
+        "esm": {"noised_score": exact},
+        "dem": {"target": ncsn_toy()},
+    }
     for name in OBJECTIVES:
         objective = make_objective(name, VE_PROCESS, **options.get(name, {}))
         assert objective.process == VE_PROCESS

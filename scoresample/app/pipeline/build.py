@@ -106,7 +106,7 @@ def build_objective(cfg: ScoreConfig, process: NoiseProcess, target, samples: np
 def build_energy_objective(cfg: ScoreConfig, process: NoiseProcess, target) -> DEM:
     """``[score.data] source = "energy"``: DEM on the configured importance-sampled
     estimator (the kappa one with ``score.kappa``: ``"bar"`` for a Gaussian mixture,
-    ``"gaussian"`` with ``score.sigma_data``, or a constant)."""
+    ``"gaussian"`` with ``score.kappa_sigma`` or ``sigma_data``, or a constant)."""
     data = cfg.data
     if cfg.objective not in ("tsm", "dem"):  # "tsm" is the default, so not a user's choice
         raise ConfigError(
@@ -119,7 +119,8 @@ def build_energy_objective(cfg: ScoreConfig, process: NoiseProcess, target) -> D
     if cfg.weighting is not None:
         options["weighting"] = make_weighting(cfg.weighting, _energy_sigma_data(cfg, "weighting"))
     if data.estimator == "kappa":
-        sigma_data = None if cfg.kappa != "gaussian" else _energy_sigma_data(cfg, "kappa")
+        needed = cfg.kappa == "gaussian" and cfg.kappa_sigma is None
+        sigma_data = _energy_sigma_data(cfg, "kappa") if needed else None
         options["kappa"] = _kappa(cfg, process, target, sigma_data)
     return DEM(process, target=target, **options)
 
@@ -130,7 +131,7 @@ def _energy_sigma_data(cfg: ScoreConfig, use: str) -> float:
         raise ConfigError(
             "score.sigma_data",
             f"is needed for {use} when source = 'energy' (there are no data to measure it on)",
-            "set sigma_data to the scale of one mode of the target, e.g. 1.0",
+            "set sigma_data to the target's scale (and kappa_sigma to one mode's), e.g. 1.0",
         )
     return cfg.sigma_data
 
@@ -151,7 +152,7 @@ def _kappa(cfg: ScoreConfig, process: NoiseProcess, target, sigma_data: float):
             raise ConfigError("score.kappa", f"is {cfg.kappa}", "use a value in [0, 1]")
         return cfg.kappa
     if cfg.kappa == "gaussian":
-        return GaussianKappa(process, sigma_data)
+        return GaussianKappa(process, cfg.kappa_sigma or sigma_data)
     if cfg.kappa == "bar":
         if not isinstance(target, GaussianMixture):
             raise ConfigError(
