@@ -1,4 +1,5 @@
-"""Tutorial 7 (Boltzmann sampling with target score matching) in quick mode.
+"""Tutorials 7 (Boltzmann sampling with target score matching) and 8 (scores from the
+energy alone) in quick mode.
 
 Quick mode trains 400 steps, so the learned sampler is rough; what it can show is the
 accounting and the correction: refinement by the exact energy cuts the learned energy
@@ -35,3 +36,19 @@ def test_boltzmann_tsm(tmp_path, monkeypatch):
     assert results["data_r_hat_invariants_max"] < results["data_r_hat_coordinates_max"] / 2
     assert (tmp_path / "cache" / "references").is_dir()
     assert_figures(out, ["histograms"])
+
+
+def test_scores_from_the_energy(tmp_path):
+    """Tutorial 8 in quick mode: the Laplace scale is GMM-40's component scale; kappa-bar
+    beats TSI at the largest noise and DSI at the smallest; each data-free row costs
+    steps x batch x K energy evaluations and MALA spends as many (to a step per chain)."""
+    results, out = run("08_scores_from_the_energy", tmp_path, cheap_compilation=True)
+    assert abs(results["laplace_scale"] - 1.3133) < 0.01, results["laplace_scale"]
+    errors = results["estimator_errors"]["128"]
+    assert errors[-1]["kappa_bar"] < errors[-1]["tsi"] / 10, errors[-1]
+    assert errors[0]["kappa_bar"] < errors[0]["dsi"], errors[0]
+    rows = results["rows"]
+    budget = 300 * 64 * 32
+    assert rows["data_free"]["energy_evals"] == rows["data_free_tsi"]["energy_evals"] == budget
+    assert budget - 2 * QUICK_N <= rows["mcmc_budget_matched"]["energy_evals"] <= budget
+    assert_figures(out, ["estimator_errors", "training", "samples"])
