@@ -29,7 +29,18 @@ And, trained from the energy alone (``--methods data_free``; gmm40, many_well, d
 - ``mcmc_budget_matched_data_free``: as ``mcmc_budget_matched``, at the data-free rows'
   count (their estimators' proposals: steps x batch x K).
 
-Each MCMC row names the rows whose count it matches (``matches``).
+Each MCMC row names the rows whose count it matches (``matches``). Measured with
+``--methods data_free`` (2 CPU cores, seed 0; ratios to the floor):
+
+- gmm40 (76.8M evaluations each): ``data_free`` sample_w2 5.90 (1.70x), ``data_free_tsi``
+  16.0 (4.6x), MALA 21.6 (6.2x; its chains stay in the modes near their start). iDEM's
+  table: 7.70 (1.85x).
+- many_well-32 (76.8M): well_fraction_error 0.287 / 0.272 / MALA 0.224 against a floor
+  of 0.011: all fail. The importance weights collapse from sigma ~0.4 in d = 32
+  (``bench/estimators.py``: ESS 1-2 of 1000), where the wells' weights are decided.
+- dw4 (51.2M): energy_w2_dem 117 / 129 / MALA 0.0105 (floor 0.0143); distance_w2
+  0.356 / 0.523 / 0.079 (floor 0.046). MALA at the same count is at the floor, as the
+  re-evaluation of iDEM found; the uncorrected data-free draws are not.
 
 Energy evaluations count everything: the training data's MCMC (warm-up included) and the
 exact scores attached to it, sampling, refinement and the energies of the weights.
@@ -192,7 +203,9 @@ def laplace_sigma_data(target, key) -> float:
     )
     hessian = np.asarray(jax.hessian(energy)(jnp.asarray(found.x)), np.float64)
     eigenvalues = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
-    positive = eigenvalues[eigenvalues > 1e-6 * eigenvalues.max()]
+    # DW-4's translations and rotation leave eigenvalues of 1e-6 to 2e-4 beside ones of 12
+    # to 67 at the minimum L-BFGS finds: 1e-3 of the largest separates them.
+    positive = eigenvalues[eigenvalues > 1e-3 * eigenvalues.max()]
     return float(np.sqrt(np.mean(1.0 / positive)))
 
 

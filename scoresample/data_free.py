@@ -72,7 +72,7 @@ class DataFreeResult(FitResult):
         ledger: energy evaluations by stage (``training``: the estimator's; ``refill``: 0).
     """
 
-    buffer: np.ndarray = None
+    buffer: np.ndarray | None = None
     refills: int = 0
     ledger: EnergyLedger = dataclasses.field(default_factory=EnergyLedger)
 
@@ -148,8 +148,10 @@ def fit_data_free(
         Akhound-Sadegh et al. (2024), iDEM, Alg. 1.
 
     Example:
-        >>> loss = DEM(VE(0.01, 40.0), gmm40(), k=500, identity="tsi", max_norm=70.0)
-        >>> result = fit_data_free(ScoreMLP(2, key=k1), loss, steps=3000, key=k2)
+        >>> process = VE(0.01, 50.0)
+        >>> loss = DEM(process, target=gmm40(), k=500, identity="tsi", max_norm=1.4)
+        >>> model = Preconditioned(ScoreMLP(2, process=process, key=k1), process, 20.0)
+        >>> result = fit_data_free(model, loss, steps=3000, key=k2)
         >>> result.ledger.total   # 3000 * 256 * 500 energy evaluations
         384000000
     """

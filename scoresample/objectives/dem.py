@@ -59,8 +59,9 @@ class DEM(Objective):
         Akhound-Sadegh et al. (2024), iDEM, Sec. 3; De Bortoli et al. (2024), Sec. 3.
 
     Example:
-        >>> loss = DEM(VE(0.01, 40.0), gmm40(), k=500, identity="kappa",
-        ...            kappa=kappa_bar(VE(0.01, 40.0), gmm40()))
+        >>> process = VE(0.01, 50.0)
+        >>> loss = DEM(process, target=gmm40(), k=500, identity="kappa",
+        ...            kappa=kappa_bar(process, gmm40()))
         >>> value, aux = loss(model, x, 0.5, key)
     """
 
