@@ -127,9 +127,10 @@ def relative_errors(t: float, k: int, key) -> dict[str, float]:
     return errors | {"ess": float(jnp.mean(found["tsi"].ess))}
 
 
+key_errors = next(keys)  # the same noised points for every K
 errors = {
     k: [
-        relative_errors(float(t), k, jax.random.fold_in(next(keys), i)) for i, t in enumerate(times)
+        relative_errors(float(t), k, jax.random.fold_in(key_errors, i)) for i, t in enumerate(times)
     ]
     for k in K_VALUES
 }
