@@ -97,3 +97,7 @@ def test_training_from_the_energy_names_the_setting_it_lacks(tmp_path):
     with pytest.raises(ConfigError, match="score.objective"):
         dsm = _energy_config(objective="dsm")
         train.train_stage(dsm, target, tmp_path / "b", jax.random.PRNGKey(0), **options)
+    with pytest.raises(ConfigError, match="score.training.sigma"):
+        one_level = _energy_config()
+        one_level.score.training.sigma = 0.5
+        train.train_stage(one_level, target, tmp_path / "c", jax.random.PRNGKey(0), **options)
