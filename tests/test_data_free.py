@@ -90,6 +90,9 @@ def test_dem_settings_fail_with_the_field_named():
         DEM(PROCESS, target=TARGET, k=1)
     with pytest.raises(ConfigError, match="dem.identity"):
         DEM(PROCESS, target=TARGET, identity="ism")
+    with pytest.raises(ConfigError, match="dem.max_norm"):
+        DEM(PROCESS, target=TARGET, max_norm=0.0)
+    assert DEM(PROCESS, target=TARGET, k=2, max_norm=1e-9).energy_evals_per_example == 2
 
 
 def _model(seed=0):
