@@ -156,10 +156,10 @@ class DataConfig:
 
     def __post_init__(self):
         _require_positive(
-            "score.data", n=self.n, mcmc_chains=self.mcmc_chains, mcmc_warmup=self.mcmc_warmup
-        )
-        _require_positive(
             "score.data",
+            n=self.n,
+            mcmc_chains=self.mcmc_chains,
+            mcmc_warmup=self.mcmc_warmup,
             k=self.k,
             max_norm=self.max_norm,
             refill=self.refill,
