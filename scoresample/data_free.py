@@ -187,8 +187,9 @@ def fit_data_free(
         return first_fill + step // refill_every
 
     def after_chunk(problem, state, end):
-        if end < steps and buffer.refills < due(end):
-            buffer.refill(sampler, key_buffer, sampling_model(local(state)), coordinates)
+        if end == steps or buffer.refills >= due(end):  # a checkpoint, not a refill
+            return problem
+        buffer.refill(sampler, key_buffer, sampling_model(local(state)), coordinates)
         return eqx.tree_at(lambda p: p.batches.samples, problem, replicate(buffer.draws, mesh))
 
     def save(path, key, state, problem, history, step):
