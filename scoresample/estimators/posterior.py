@@ -83,13 +83,14 @@ def with_kappa_terms(terms: dict, kappas: dict[str, KappaFn | float] | None, t) 
     return terms
 
 
-def kappas_for(identity: str, kappa: KappaFn | float | None) -> dict | None:
+def kappas_for(identity: str, kappa: KappaFn | float | None, prefix: str = "") -> dict | None:
     """Check a one-identity request (``"dsi"``, ``"tsi"`` or ``"kappa"`` with its
-    ``kappa``) and give the ``kappas`` argument that computes it."""
+    ``kappa``) and give the ``kappas`` argument that computes it; errors name the fields
+    ``<prefix>identity`` and ``<prefix>kappa``."""
     if identity not in ("dsi", "tsi", "kappa"):
-        raise ConfigError("identity", f"is {identity!r}", "choose 'dsi', 'tsi' or 'kappa'")
+        raise ConfigError(f"{prefix}identity", f"is {identity!r}", "choose 'dsi', 'tsi' or 'kappa'")
     if identity == "kappa" and kappa is None:
-        raise ConfigError("kappa", "is required by the kappa identity", "pass kappa=")
+        raise ConfigError(f"{prefix}kappa", "is required by the kappa identity", "pass kappa=")
     return None if kappa is None else {"kappa": kappa}
 
 

@@ -33,12 +33,9 @@ import jax
 from .._types import Position, PRNGKey, Scalar, ScoreFn
 from .._validate import positive_int
 from ..errors import ConfigError
-from ..estimators import importance  # the module: it imports objectives.kappa in turn
+from ..estimators import importance, posterior  # modules: they import objectives.kappa
 from ._base import LossOutput, Objective, regression
 from .kappa import KappaFn
-
-#: The identities an importance-sampled estimate can use.
-IDENTITIES = ("tsi", "dsi", "kappa")
 
 
 class DEM(Objective):
@@ -74,15 +71,12 @@ class DEM(Objective):
     def __check_init__(self):
         if positive_int(self.k, "dem.k") < 2:
             raise ConfigError("dem.k", "is 1", "use at least 2 proposals")
-        if self.identity not in IDENTITIES:
-            raise ConfigError(
-                "dem.identity", f"is {self.identity!r}", f"choose one of {IDENTITIES}"
-            )
-        if (self.identity == "kappa") != (self.kappa is not None):
+        posterior.kappas_for(self.identity, self.kappa, prefix="dem.")
+        if self.identity != "kappa" and self.kappa is not None:
             raise ConfigError(
                 "dem.kappa",
-                "is given without identity 'kappa'" if self.kappa is not None else "is missing",
-                "give kappa exactly when identity = 'kappa'",
+                f"is given with identity {self.identity!r}, which does not use it",
+                "give kappa only with identity = 'kappa'",
             )
         if self.max_norm is not None and not self.max_norm > 0:
             raise ConfigError("dem.max_norm", f"is {self.max_norm}", "give a positive norm")
