@@ -21,6 +21,8 @@ from .kappa import GaussianKappa as GaussianKappa
 from .kappa import KappaMixture as KappaMixture
 from .kappa import average_component_variance as average_component_variance
 from .kappa import kappa_bar as kappa_bar
+from .nonadditive import NonAdditiveDSM as NonAdditiveDSM
+from .nonadditive import NonAdditiveTSM as NonAdditiveTSM
 from .registry import OBJECTIVES as OBJECTIVES
 from .registry import make_objective as make_objective
 from .ssm import SSM as SSM

@@ -34,6 +34,8 @@ from .particles import lj55 as lj55
 from .registry import TargetInfo as TargetInfo
 from .registry import builtin_targets as builtin_targets
 from .registry import make_target as make_target
+from .transformed import TransformedMixture as TransformedMixture
+from .transformed import lognormal_mixture as lognormal_mixture
 from .wells import ManyWell as ManyWell
 from .wells import double_well as double_well
 from .wells import many_well as many_well
