@@ -96,3 +96,18 @@ def test_every_sampler_draws_in_the_default_float(name, key):
     assert all(dtype == FLOAT for dtype in floats(chains.stats)), chains.stats
     posterior = group(to_inference_data(chains), "posterior")
     assert all(np.dtype(v.dtype) == FLOAT for v in posterior.data_vars.values())
+
+
+def test_non_additive_noise_targets_and_objectives(key):
+    from numpyro.distributions.transforms import ExpTransform
+
+    from scoresample.nonadditive import TransformedNoise
+    from scoresample.objectives import NonAdditiveDSM, NonAdditiveTSM
+
+    target = targets.lognormal_mixture([0.6, 0.4], [[0.2, -0.3], [1.1, 0.5]], 0.4)
+    noise = TransformedNoise(ExpTransform(), VP())
+    x, net = jnp.array([1.4, 0.8]), ScoreMLP(2, hidden=8, depth=1, key=key)
+    assert_default_float([target.log_prob(x), target.score(x), target.sample(key, 3)])
+    assert_default_float(target.noised_by(noise, 0.3).score(x))
+    for objective in (NonAdditiveTSM(noise, clean_score=target.score), NonAdditiveDSM(noise)):
+        assert_default_float(objective(net, x, 0.3, key))
