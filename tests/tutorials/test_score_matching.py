@@ -1,4 +1,4 @@
-"""Tutorials 2, 3 and 5 (score matching) in quick mode.
+"""Tutorials 2, 3, 5 and 9 (score matching) in quick mode.
 
 Each tutorial runs to the end as a script (see ``tutorial_runs``), then the findings quick
 mode can show are checked from its ``results.json``:
@@ -90,3 +90,17 @@ def test_score_models_ground_up(tmp_path):
     assert truth.max() / truth.min() > 1000
     assert weighted.max() / weighted.min() < 10
     assert_figures(out, ["mixture_score", "fisher", "ism_cost", "consistency", "multi_noise"])
+
+
+def test_tsm_beyond_additive_noise(tmp_path):
+    results, out = run_tutorial("09_tsm_beyond_additive_noise", tmp_path)
+    # Both identities give the exact noised score; both negative controls fail by far.
+    assert results["nonadditive_identity_max_abs_z"] < 4
+    assert results["nonadditive_controls_min_abs_z"] > 8
+    # DSI's variance explodes as sigma -> 0, TSI's as alpha -> 0 (orders of magnitude).
+    assert results["nonadditive_dsi_over_tsi_at_t_min"] > 100
+    assert results["nonadditive_tsi_over_dsi_at_t_max"] > 100
+    # Trained on the low-noise range, TSM's score error is below DSM's at the lowest level
+    # (quick mode: 0.11 against 0.38).
+    assert results["nonadditive_tsm_error"] < 0.6 * results["nonadditive_dsm_error"]
+    assert_figures(out, ["nonadditive"])
