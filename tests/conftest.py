@@ -5,8 +5,12 @@ JAX's persistent compilation cache (``.pytest_cache/jax``, or ``JAX_COMPILATION_
 where set) serves every process of a test run, the pytest workers and the CLI and
 tutorial subprocesses they start, which compile many of the same programs (the same
 config run, interrupted and resumed), and makes a second run of the suite about three
-times faster. Its size cap turns on JAX's file locks, so concurrent processes read only
-complete entries. ``count_compilations`` (``tests/compilations.py``) switches it off
+times faster. It has no size cap: with one, JAX locks the folder and lists and reads
+every entry on each write (to evict the least recently used), a cost that grows with
+the cache, so that a cold run wrote its later entries at ~160 ms each. Without the cap
+there are no locks, and a process may read an entry that another is still writing: JAX
+then warns "Error reading persistent compilation cache entry" and compiles it afresh,
+which ``pyproject.toml`` lets pass. ``count_compilations`` (``tests/compilations.py``) switches it off
 while it counts. XLA compiles at its quickest (``tests/compile_flags.py``): compiling is
 most of the suite's time.
 """
@@ -28,7 +32,7 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 _CACHE = {
     "jax_compilation_cache_dir": (str, Path(__file__).parents[1] / ".pytest_cache" / "jax"),
     "jax_persistent_cache_min_compile_time_secs": (float, 0),
-    "jax_compilation_cache_max_size": (int, 4 * 2**30),
+    "jax_compilation_cache_max_size": (int, -1),
 }
 for option, (kind, value) in _CACHE.items():
     value = os.environ.setdefault(option.upper(), str(value))  # the subprocesses inherit it
