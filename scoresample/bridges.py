@@ -30,20 +30,107 @@ import jax.numpy as jnp
 from ._types import Batch, Position, PRNGKey, Scalar
 from ._validate import positive
 from .errors import ConfigError
+from .noise import NoiseProcess
 from .targets.mixture import GaussianMixture
 
 #: The identities, by the names :func:`identity_terms` gives them.
 IDENTITIES = ("start", "end", "sum", "dsi")
 
 
-class MixtureBridge(eqx.Module):
-    """The bridge ``Y_t = (1 - t) X0 + t X1 + sigma sqrt(t (1 - t)) W`` between two
-    Gaussian mixtures, with its exact marginal and posterior.
+class BridgeSchedule(NoiseProcess):
+    """The bridge's schedule as training sees it: ``alpha(t) = 1 - t`` (the weight of
+    ``X0``) and ``sigma(t) = sigma sqrt(t (1 - t))``, on ``t`` in ``[0.001, 0.999]``.
+
+    ``fit`` samples ``t``, weights examples (``sigma(t)^2`` by default) and binds networks
+    with it. It is not a diffusion: ``Y_t`` also holds ``t X1``, so a bridge's score does
+    not drive the diffusion samplers, and ``sigma(t)`` is not monotone in ``t``.
+    """
+
+    scale: float = eqx.field(static=True)
+
+    def alpha(self, t) -> Scalar:
+        return 1.0 - jnp.asarray(t, float)
+
+    def sigma(self, t) -> Scalar:
+        t = jnp.asarray(t, float)
+        return self.scale * jnp.sqrt(t * (1.0 - t))
+
+    def t_of_sigma(self, sigma) -> Scalar:
+        raise ConfigError("bridge", "has a noise scale that is not monotone in t", "give times")
+
+    def t_of_noise_to_signal(self, ratio) -> Scalar:
+        return self.t_of_sigma(ratio)
+
+    def drift(self, t) -> Scalar:
+        raise ConfigError(
+            "bridge", "is not a diffusion: its marginal holds t X1", "sample it another way"
+        )
+
+    @property
+    def t_range(self) -> tuple[float, float]:
+        return (1e-3, 1.0 - 1e-3)
+
+
+class Bridge(eqx.Module):
+    """``Y_t = (1 - t) X0 + t X1 + sigma sqrt(t (1 - t)) W`` between two targets with scores,
+    ``X0 ~ start`` and ``X1 ~ end`` independent.
 
     Args:
-        start: the law ``p0`` of ``X0`` (``Y_0``).
-        end: the law ``p1`` of ``X1`` (``Y_1``), of the same dimension.
+        start: the law ``p0`` of ``X0 = Y_0`` (its ``score`` for Eqs. 12 and 14).
+        end: the law ``p1`` of ``X1 = Y_1``, of the same dimension (its ``score`` for
+            Eqs. 13 and 14; ``sample`` to train on data from ``start``).
         sigma: the bridge's noise scale (> 0).
+
+    Example:
+        >>> bridge = Bridge(ncsn_toy(), Gaussian(jnp.zeros(2), jnp.eye(2)), 0.5)
+    """
+
+    start: object
+    end: object
+    sigma: float = eqx.field(static=True)
+
+    def __init__(self, start, end, sigma: float):
+        if start.dim != end.dim:
+            raise ConfigError(
+                f"{type(self).__name__}.end",
+                f"has dimension {end.dim}, the start {start.dim}",
+                "bridge two laws on the same space",
+            )
+        positive(sigma, f"{type(self).__name__}.sigma")
+        self.start, self.end, self.sigma = start, end, float(sigma)
+
+    @property
+    def dim(self) -> int:
+        return self.start.dim
+
+    @property
+    def schedule(self) -> BridgeSchedule:
+        """``alpha(t)`` and ``sigma(t)`` for training (:class:`BridgeSchedule`)."""
+        return BridgeSchedule(self.sigma)
+
+    def alpha(self, t) -> Scalar:
+        """Weight of ``X0``: ``1 - t``."""
+        return self.schedule.alpha(t)
+
+    def scale(self, t) -> Scalar:
+        """Noise scale ``sigma sqrt(t (1 - t))``."""
+        return self.schedule.sigma(t)
+
+    def noised(self, x0: Position, x1: Position, w: Position, t) -> Position:
+        """``y = alpha x0 + (1 - alpha) x1 + s w``."""
+        alpha = self.alpha(t)
+        return alpha * x0 + (1 - alpha) * x1 + self.scale(t) * w
+
+    def sample(self, key: PRNGKey, t, n: int) -> tuple[Batch, Batch, Batch]:
+        """``n`` draws ``(x0, x1, y)`` of the bridge at time ``t``."""
+        k0, k1, kw = jax.random.split(key, 3)
+        x0, x1 = self.start.sample(k0, n), self.end.sample(k1, n)
+        return x0, x1, self.noised(x0, x1, jax.random.normal(kw, x0.shape), t)
+
+
+class MixtureBridge(Bridge):
+    """A :class:`Bridge` between two Gaussian mixtures, with its exact marginal and
+    posterior.
 
     Example:
         >>> bridge = MixtureBridge(ncsn_toy(), GaussianMixture([1.0], [[0.0, 0.0]], 1.0), 0.5)
@@ -52,30 +139,6 @@ class MixtureBridge(eqx.Module):
 
     start: GaussianMixture
     end: GaussianMixture
-    sigma: float = eqx.field(static=True)
-
-    def __init__(self, start: GaussianMixture, end: GaussianMixture, sigma: float):
-        if start.dim != end.dim:
-            raise ConfigError(
-                "MixtureBridge.end",
-                f"has dimension {end.dim}, the start {start.dim}",
-                "bridge two laws on the same space",
-            )
-        positive(sigma, "MixtureBridge.sigma")
-        self.start, self.end, self.sigma = start, end, float(sigma)
-
-    @property
-    def dim(self) -> int:
-        return self.start.dim
-
-    def alpha(self, t) -> Scalar:
-        """Weight of ``X0``: ``1 - t``."""
-        return 1.0 - jnp.asarray(t, float)
-
-    def scale(self, t) -> Scalar:
-        """Noise scale ``sigma sqrt(t (1 - t))``."""
-        t = jnp.asarray(t, float)
-        return self.sigma * jnp.sqrt(t * (1.0 - t))
 
     def _pairs(self, t):
         """Per component pair ``(k, l)``: weight, mean and per-coordinate variance of
@@ -95,13 +158,6 @@ class MixtureBridge(eqx.Module):
         ``alpha^2 s0_k^2 + (1 - alpha)^2 s1_l^2 + s^2``."""
         weights, means, v0, v1 = self._pairs(t)
         return GaussianMixture(weights, means, jnp.sqrt(v0 + v1 + self.scale(t) ** 2))
-
-    def sample(self, key: PRNGKey, t, n: int) -> tuple[Batch, Batch, Batch]:
-        """``n`` draws ``(x0, x1, y)`` of the bridge at time ``t``."""
-        k0, k1, kw = jax.random.split(key, 3)
-        x0, x1 = self.start.sample(k0, n), self.end.sample(k1, n)
-        w = jax.random.normal(kw, x0.shape)
-        return x0, x1, self.alpha(t) * x0 + (1 - self.alpha(t)) * x1 + self.scale(t) * w
 
     def posterior_sample(self, key: PRNGKey, y: Position, t, n: int) -> tuple[Batch, Batch]:
         """``n`` exact draws of ``(X0, X1) | Y_t = y``.

@@ -1,6 +1,6 @@
 """Bridges between Gaussian mixtures: the exact marginal against the bridge's own draws,
-and the four score identities (Eqs. 12-14 and DSI) against the exact score with exact
-posterior draws, each with a negative control."""
+the four score identities (Eqs. 12-14 and DSI) against the exact score with exact
+posterior draws, and the bridge-matching losses, each with a negative control."""
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +9,8 @@ import pytest
 
 from scoresample import ConfigError
 from scoresample.bridges import IDENTITIES, MixtureBridge, identity_terms
+from scoresample.objectives import BridgeMatching
+from scoresample.objectives._base import regression
 from scoresample.targets import GaussianMixture
 
 START = GaussianMixture([0.6, 0.4], [[-2.0, 1.0], [1.5, -0.5]], [[0.4, 0.7], [0.3, 0.5]])
@@ -100,3 +102,47 @@ def test_bad_bridges_are_refused():
         MixtureBridge(START, GaussianMixture([1.0], [[0.0]], 1.0), 0.8)
     with pytest.raises(ConfigError, match="MixtureBridge.sigma"):
         MixtureBridge(START, END, 0.0)
+
+
+def test_bridge_losses_differ_by_a_constant_in_the_score_function(key):
+    """``E[L_a - L_b]`` over the bridge is the same for any score function (here the exact
+    score and zero) when the targets ``a`` and ``b`` have one posterior mean: every pair of
+    identities passes; a target without Eq. 12's division by alpha does not."""
+    n = 40_000
+    exact = lambda y, t: BRIDGE.marginal(t).score(y)  # noqa: E731
+    zero = lambda y, t: jnp.zeros_like(y)  # noqa: E731
+    x0s = START.sample(jax.random.fold_in(key, 1), n)
+    ts = jax.random.uniform(jax.random.fold_in(key, 2), (n,), minval=0.2, maxval=0.8)
+    keys = jax.random.split(key, n)
+
+    def z_of_gap(loss_a, loss_b):
+        def difference(x0, t, k):
+            gaps = [loss_a(s, x0, t, k)[0] - loss_b(s, x0, t, k)[0] for s in (exact, zero)]
+            return gaps[0] - gaps[1]
+
+        d = np.asarray(jax.vmap(difference)(x0s, ts, keys), np.float64)
+        return abs(d.mean()) / (d.std() / np.sqrt(n))
+
+    dsm = BridgeMatching(BRIDGE, "dsi")
+    for identity in ("start", "end", "sum"):
+        assert z_of_gap(BridgeMatching(BRIDGE, identity), dsm) < 4, identity
+
+    def unscaled_start(score_fn, x0, t, k):
+        key_end, key_w = jax.random.split(k)
+        x1 = END.sample(key_end, 1)[0]
+        y = BRIDGE.noised(x0, x1, jax.random.normal(key_w, x0.shape), t)
+        return regression(score_fn(y, t), START.score(x0))
+
+    assert z_of_gap(unscaled_start, dsm) > 8
+
+
+def test_bridge_schedule_trains_but_does_not_pretend_to_be_a_diffusion():
+    schedule = BRIDGE.schedule
+    np.testing.assert_allclose(schedule.alpha(0.3), 0.7)
+    np.testing.assert_allclose(schedule.sigma(0.3), 0.8 * np.sqrt(0.3 * 0.7), rtol=1e-6)
+    with pytest.raises(ConfigError, match="not a diffusion"):
+        schedule.drift(0.3)
+    with pytest.raises(ConfigError, match="not monotone"):
+        schedule.t_of_sigma(0.1)
+    with pytest.raises(ConfigError, match="BridgeMatching.identity"):
+        BridgeMatching(BRIDGE, "tsi")

@@ -111,3 +111,17 @@ def test_non_additive_noise_targets_and_objectives(key):
     assert_default_float(target.noised_by(noise, 0.3).score(x))
     for objective in (NonAdditiveTSM(noise, clean_score=target.score), NonAdditiveDSM(noise)):
         assert_default_float(objective(net, x, 0.3, key))
+
+
+def test_bridges_and_bridge_matching(key):
+    from scoresample.bridges import MixtureBridge, identity_terms
+    from scoresample.objectives import BridgeMatching
+
+    gaussian = targets.GaussianMixture([1.0], [[0.0, 0.0]], 1.0)
+    bridge = MixtureBridge(targets.ncsn_toy(), gaussian, 0.5)
+    x0, x1, y = bridge.sample(key, 0.3, 4)
+    assert_default_float([x0, x1, y, bridge.marginal(0.3).score(y[0])])
+    assert_default_float(bridge.posterior_sample(key, y[0], 0.3, 3))
+    assert_default_float(identity_terms(bridge, x0[0], x1[0], y[0], 0.3))
+    net = ScoreMLP(2, hidden=8, depth=1, key=key)
+    assert_default_float(BridgeMatching(bridge)(net, x0[0], 0.3, key))

@@ -7,6 +7,7 @@ See :mod:`scoresample.objectives._base` for the contract and
 from ..targets import ExactNoisedScore as ExactNoisedScore
 from . import weighting as weighting
 from ._base import Objective as Objective
+from .bridge import BridgeMatching as BridgeMatching
 from .dem import DEM as DEM
 from .dsm import DSM as DSM
 from .dsm import dsm_s as dsm_s
