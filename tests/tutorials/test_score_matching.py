@@ -104,4 +104,16 @@ def test_tsm_beyond_additive_noise(tmp_path):
     # Trained on the low-noise range, TSM's score error is below DSM's at the lowest level
     # (quick mode: 0.11 against 0.38).
     assert results["nonadditive_tsm_error"] < 0.6 * results["nonadditive_dsm_error"]
+    # Bridges: the four identities give the exact score; each end's identity is exact at
+    # its end (variance ratios of 3 and 500 in quick mode); Eq. 14's network beats both
+    # single-end ones at every t, and DSM's near t = 1 (as at full size).
+    assert results["bridge_identity_max_abs_z"] < 4
+    variance = results["bridge_variance"]
+    assert variance["start"][0] < 0.5 * variance["sum"][0] < variance["dsi"][0]
+    assert variance["end"][-1] < 0.1 * variance["sum"][-1] < variance["dsi"][-1]
+    errors = results["bridge_errors"]
+    for i, t in enumerate(errors["t"]):
+        assert errors["sum"][i] < min(errors["start"][i], errors["end"][i]), t
+        if t >= 0.95:
+            assert errors["sum"][i] < errors["dsi"][i], t
     assert_figures(out, ["nonadditive"])
