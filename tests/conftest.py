@@ -10,9 +10,9 @@ every entry on each write (to evict the least recently used), a cost that grows 
 the cache, so that a cold run wrote its later entries at ~160 ms each. Without the cap
 there are no locks, and a process may read an entry that another is still writing: JAX
 then warns "Error reading persistent compilation cache entry" and compiles it afresh,
-which ``pyproject.toml`` lets pass. ``count_compilations`` (``tests/compilations.py``) switches it off
-while it counts. XLA compiles at its quickest (``tests/compile_flags.py``): compiling is
-most of the suite's time.
+which ``pyproject.toml`` lets pass. ``count_compilations`` (``tests/compilations.py``)
+switches it off while it counts. XLA compiles at its quickest (``tests/compile_flags.py``):
+compiling is most of the suite's time.
 """
 
 import os
