@@ -9,3 +9,4 @@ from .energy import EnergyMLP as EnergyMLP
 from .mlp import ACTIVATIONS as ACTIVATIONS
 from .mlp import MLP as MLP
 from .mlp import ScoreMLP as ScoreMLP
+from .torus import TorusScoreMLP as TorusScoreMLP

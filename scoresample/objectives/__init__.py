@@ -27,6 +27,8 @@ from .nonadditive import NonAdditiveTSM as NonAdditiveTSM
 from .registry import OBJECTIVES as OBJECTIVES
 from .registry import make_objective as make_objective
 from .ssm import SSM as SSM
+from .torus import TorusDSM as TorusDSM
+from .torus import TorusTSM as TorusTSM
 from .tsm import TSM as TSM
 from .tsm import Preconditioned as Preconditioned
 from .tsm import TargetInformed as TargetInformed

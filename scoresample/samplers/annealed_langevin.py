@@ -15,6 +15,11 @@ the particles live at the data's scale throughout (in ``Y``-space they would hav
 expand by ``1 / alpha`` between levels, far beyond what Langevin steps can move them).
 For VE this is the usual algorithm, unchanged.
 
+On a Lie group or manifold, ``exp_map`` makes the steps geodesic,
+``y <- exp_y(h_i s(y, t_i) + sqrt(2 h_i) z)`` (e.g. :func:`scoresample.groups.torus.exp_map`
+on the torus, with the score a tangent vector); Tweedie's denoising step is Euclidean and
+is then refused.
+
 One step of the returned ``SamplingAlgorithm`` is a whole sweep through all levels from
 the state's position: it turns one noise draw into one sample, and costs ``L T`` score
 evaluations (plus one to denoise).
@@ -36,6 +41,7 @@ from blackjax.base import SamplingAlgorithm, build_sampling_algorithm
 from jaxtyping import Array, Float
 
 from .._types import Position, ScoreFn
+from ..errors import ConfigError
 from .ula import langevin_update, refuse_non_finite
 
 __all__ = [
@@ -91,19 +97,31 @@ def init(position: Position) -> AnnealedLangevinState:
     return AnnealedLangevinState(position)
 
 
-def _langevin_level(score_z, h, keys, position, bad):
-    """``len(keys)`` Langevin steps on the score ``score_z``; non-finite steps are refused."""
+def _langevin_level(score_z, h, keys, position, bad, exp_map=None):
+    """``len(keys)`` Langevin steps on the score ``score_z``, along ``exp_map`` where given;
+    non-finite steps are refused."""
 
     def one_step(carry, key):
         y, bad = carry
-        return refuse_non_finite(langevin_update(key, y, score_z(y), h), y, bad), None
+        new = langevin_update(key, y, score_z(y), h)
+        new = new if exp_map is None else exp_map(y, new - y)
+        return refuse_non_finite(new, y, bad), None
 
     (position, bad), _ = jax.lax.scan(one_step, (position, bad), keys)
     return position, bad
 
 
-def build_kernel(n_steps_per_level: int = 100, denoise: bool = True) -> Callable:
-    """A sweep kernel ``(rng_key, state, score_fn, schedule) -> (state, info)``."""
+def build_kernel(
+    n_steps_per_level: int = 100, denoise: bool = True, exp_map: Callable | None = None
+) -> Callable:
+    """A sweep kernel ``(rng_key, state, score_fn, schedule) -> (state, info)``; geodesic
+    steps along ``exp_map(y, v)`` where given."""
+    if denoise and exp_map is not None:
+        raise ConfigError(
+            "annealed_langevin.denoise",
+            "is Tweedie's Euclidean step, not defined with exp_map",
+            "set denoise=False on a group or manifold",
+        )
 
     def kernel(rng_key, state, score_fn: ScoreFn, levels: AnnealedLangevinSchedule):
         n_levels = levels.sigmas.shape[0]
@@ -113,7 +131,7 @@ def build_kernel(n_steps_per_level: int = 100, denoise: bool = True) -> Callable
         def one_level(carry, level):
             t, alpha, h, level_keys = level
             score_z = _scaled_score(score_fn, t, alpha)
-            return _langevin_level(score_z, h, level_keys, *carry), None
+            return _langevin_level(score_z, h, level_keys, *carry, exp_map), None
 
         carry = (state.position, jnp.zeros((), bool))
         per_level = (levels.times, levels.alphas, levels.step_sizes, keys)
@@ -132,6 +150,7 @@ def as_top_level_api(
     levels: AnnealedLangevinSchedule,
     n_steps_per_level: int = 100,
     denoise: bool = True,
+    exp_map: Callable | None = None,
 ) -> SamplingAlgorithm:
     """Annealed Langevin as a ``SamplingAlgorithm`` whose step is one full sweep.
 
@@ -139,7 +158,8 @@ def as_top_level_api(
         score_fn: ``(y, t) -> score`` of the noised marginal at time ``t``.
         levels: from :func:`schedule`.
         n_steps_per_level: ``T``.
-        denoise: finish with Tweedie's ``y + sigma_L^2 s(y, t_L)``.
+        denoise: finish with Tweedie's ``y + sigma_L^2 s(y, t_L)`` (Euclidean only).
+        exp_map: ``(y, v) -> exp_y(v)`` for geodesic steps on a group or manifold.
 
     Example:
         >>> process = VE(1.0, 20.0)
@@ -147,5 +167,5 @@ def as_top_level_api(
         >>> algo = as_top_level_api(score_fn, levels)
         >>> state, info = algo.step(key, algo.init(20.0 * jax.random.normal(key0, (2,))))
     """
-    kernel = build_kernel(n_steps_per_level, denoise)
+    kernel = build_kernel(n_steps_per_level, denoise, exp_map)
     return build_sampling_algorithm(kernel, lambda x, _: init(x), score_fn, kernel_args=(levels,))
