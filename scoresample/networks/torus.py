@@ -14,11 +14,10 @@ import jax.numpy as jnp
 from .._types import Position, PRNGKey, Scalar
 from .._validate import check_position
 from ..noise import NoiseProcess
-from .base import ScoreNetwork
-from .mlp import TimeConditioned, with_body_process
+from .mlp import ScoreMLP, TimeConditioned
 
 
-class TorusScoreMLP(ScoreNetwork):
+class TorusScoreMLP(ScoreMLP):
     """``s(y, t) = MLP([cos y, sin y, emb(t)])`` on ``T^d`` (arguments as ``ScoreMLP``'s).
 
     Example:
@@ -26,8 +25,6 @@ class TorusScoreMLP(ScoreNetwork):
         >>> model(jnp.array([0.1, 3.0]), 0.5).shape
         (2,)
     """
-
-    body: TimeConditioned
 
     def __init__(
         self,
@@ -48,13 +45,6 @@ class TorusScoreMLP(ScoreNetwork):
     def dim(self) -> int:
         """Dimension of the positions (angles) ``y``."""
         return self.body.dim // 2
-
-    @property
-    def process(self) -> NoiseProcess | None:
-        return self.body.process
-
-    def _replace_process(self, process: NoiseProcess) -> TorusScoreMLP:
-        return with_body_process(self, process)
 
     def __call__(self, y: Position, t: Scalar) -> Position:
         check_position(y, self.dim, "TorusScoreMLP input")

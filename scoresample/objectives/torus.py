@@ -13,12 +13,12 @@ References:
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 
-from .._types import CleanScoreFn, Position, PRNGKey, Scalar, ScoreFn
+from .._types import Position, PRNGKey, Scalar, ScoreFn
 from ..groups.torus import exp_map, heat_kernel_score
 from ._base import LossOutput, Objective, regression, split_clean
+from .tsm import TSM
 
 
 def _noised(process, x: Position, t: Scalar, key: PRNGKey) -> tuple[Position, Scalar]:
@@ -27,18 +27,13 @@ def _noised(process, x: Position, t: Scalar, key: PRNGKey) -> tuple[Position, Sc
     return exp_map(x, sigma * jax.random.normal(key, x.shape)), sigma
 
 
-class TorusTSM(Objective):
-    """TSM on the torus: regress ``s(x +_G sigma w, t)`` on ``grad log p(x)``.
+class TorusTSM(TSM):
+    """TSM on the torus: regress ``s(x +_G sigma w, t)`` on ``grad log p(x)`` (the clean
+    score, bound as ``clean_score`` or given with each example, as :class:`TSM`).
 
     Example:
         >>> loss = TorusTSM(VE(0.05, 2.0), clean_score=target.score)
     """
-
-    clean_score: CleanScoreFn | None = eqx.field(default=None, kw_only=True)
-
-    @property
-    def needs_scores(self) -> bool:
-        return self.clean_score is None
 
     def __call__(self, score_fn: ScoreFn, x, t: Scalar, key: PRNGKey) -> LossOutput:
         x, score_x = split_clean(x, self.clean_score)
