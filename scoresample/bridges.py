@@ -140,24 +140,24 @@ class MixtureBridge(Bridge):
     start: GaussianMixture
     end: GaussianMixture
 
-    def _pairs(self, t):
-        """Per component pair ``(k, l)``: weight, mean and per-coordinate variance of
-        ``Y_t``, and the variances of ``alpha X0`` and ``(1 - alpha) X1`` in it."""
-        alpha = self.alpha(t)
-        k0, k1 = self.start.n_components, self.end.n_components
-        weights = (self.start.weights[:, None] * self.end.weights[None, :]).reshape(-1)
-        means = alpha * self.start.means[:, None] + (1 - alpha) * self.end.means[None, :]
-        v0 = jnp.broadcast_to((alpha * self.start.scales[:, None]) ** 2, means.shape)
-        v1 = jnp.broadcast_to(((1 - alpha) * self.end.scales[None, :]) ** 2, means.shape)
-        flat = lambda a: a.reshape(k0 * k1, self.dim)  # noqa: E731
-        return weights, flat(means), flat(v0), flat(v1)
-
     def marginal(self, t) -> GaussianMixture:
         """The exact law of ``Y_t``: a mixture over component pairs ``(k, l)`` with weights
         ``w0_k w1_l``, means ``alpha mu0_k + (1 - alpha) mu1_l`` and variances
         ``alpha^2 s0_k^2 + (1 - alpha)^2 s1_l^2 + s^2``."""
-        weights, means, v0, v1 = self._pairs(t)
-        return GaussianMixture(weights, means, jnp.sqrt(v0 + v1 + self.scale(t) ** 2))
+        alpha, start, end = self.alpha(t), self.start, self.end
+        weights = start.weights[:, None] * end.weights[None, :]
+        means = alpha * start.means[:, None] + (1 - alpha) * end.means[None, :]
+        variances = (
+            (alpha * start.scales[:, None]) ** 2
+            + ((1 - alpha) * end.scales[None, :]) ** 2
+            + self.scale(t) ** 2
+        )
+        pairs = start.n_components * end.n_components
+        return GaussianMixture(
+            weights.reshape(pairs),
+            means.reshape(pairs, self.dim),
+            jnp.sqrt(variances).reshape(pairs, self.dim),
+        )
 
     def posterior_sample(self, key: PRNGKey, y: Position, t, n: int) -> tuple[Batch, Batch]:
         """``n`` exact draws of ``(X0, X1) | Y_t = y``.

@@ -158,14 +158,10 @@ class WrappedGaussianMixture(AbstractTarget):
         )
         mu, s2 = self.mixture.means[k], self.mixture.scales[k] ** 2
         v = s2 + sigma**2
-        images = jnp.arange(-N_IMAGES, N_IMAGES + 1) * TWO_PI
-        unwrapped = y[None, :, None] + images[None, None, :]  # (1, d, images)
+        windings = jnp.arange(-N_IMAGES, N_IMAGES + 1)
+        unwrapped = y[None, :, None] + TWO_PI * windings[None, None, :]  # (1, d, images)
         logits = -0.5 * (unwrapped - mu[..., None]) ** 2 / v[..., None]
-        u = jnp.take_along_axis(
-            jnp.broadcast_to(unwrapped, logits.shape),
-            jax.random.categorical(key_m, logits)[..., None],
-            axis=-1,
-        )[..., 0]
+        u = y[None, :] + TWO_PI * windings[jax.random.categorical(key_m, logits)]
         mean = mu + s2 / v * (u - mu)
         return wrap(mean + jnp.sqrt(s2 * sigma**2 / v) * jax.random.normal(key_z, mu.shape))
 

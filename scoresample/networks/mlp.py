@@ -125,6 +125,8 @@ class ScoreMLP(ScoreNetwork):
     """
 
     body: TimeConditioned
+    #: Features per coordinate of ``y`` that :meth:`features` gives the MLP.
+    features_per_coordinate = 1
 
     def __init__(
         self,
@@ -139,14 +141,19 @@ class ScoreMLP(ScoreNetwork):
         scale_by_sigma: bool = False,
         key: PRNGKey,
     ):
+        width = self.features_per_coordinate * dim
         self.body = TimeConditioned(
-            dim, dim, hidden, depth, embed, activation, process, embed_of, scale_by_sigma, key
+            width, dim, hidden, depth, embed, activation, process, embed_of, scale_by_sigma, key
         )
 
     @property
     def dim(self) -> int:
         """Dimension of the positions ``y``."""
-        return self.body.dim
+        return self.body.dim // self.features_per_coordinate
+
+    def features(self, y: Position) -> jax.Array:
+        """What the MLP reads of ``y`` (besides ``t``): ``y`` itself."""
+        return y
 
     @property
     def process(self) -> NoiseProcess | None:
@@ -156,8 +163,8 @@ class ScoreMLP(ScoreNetwork):
         return with_body_process(self, process)
 
     def __call__(self, y: Position, t: Scalar) -> Position:
-        check_position(y, self.dim, "ScoreMLP input")
-        return self.body(y, t)
+        check_position(y, self.dim, f"{type(self).__name__} input")
+        return self.body(self.features(y), t)
 
 
 def with_body_process(network, process: NoiseProcess):

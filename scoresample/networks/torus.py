@@ -7,14 +7,11 @@ angle's representative, so ``s(y + 2 pi k, t) = s(y, t)``; its output is a vecto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
+import jax
 import jax.numpy as jnp
 
-from .._types import Position, PRNGKey, Scalar
-from .._validate import check_position
-from ..noise import NoiseProcess
-from .mlp import ScoreMLP, TimeConditioned
+from .._types import Position
+from .mlp import ScoreMLP
 
 
 class TorusScoreMLP(ScoreMLP):
@@ -26,26 +23,8 @@ class TorusScoreMLP(ScoreMLP):
         (2,)
     """
 
-    def __init__(
-        self,
-        dim: int,
-        hidden: int | Sequence[int] = 128,
-        depth: int = 3,
-        embed: int = 16,
-        activation: str | Callable = "silu",
-        *,
-        process: NoiseProcess | None = None,
-        key: PRNGKey,
-    ):
-        self.body = TimeConditioned(
-            2 * dim, dim, hidden, depth, embed, activation, process, "t", False, key
-        )
+    features_per_coordinate = 2
 
-    @property
-    def dim(self) -> int:
-        """Dimension of the positions (angles) ``y``."""
-        return self.body.dim // 2
-
-    def __call__(self, y: Position, t: Scalar) -> Position:
-        check_position(y, self.dim, "TorusScoreMLP input")
-        return self.body(jnp.concatenate([jnp.cos(y), jnp.sin(y)]), t)
+    def features(self, y: Position) -> jax.Array:
+        """``(cos y, sin y)``: the point of the torus, not the angle's representative."""
+        return jnp.concatenate([jnp.cos(y), jnp.sin(y)])
