@@ -172,11 +172,35 @@ print(f"variance TSI / DSI at t = {times[-1]:.2f}: {ratio_high:.3g}")
 
 
 # %%
-def relative_error(model, t, key):
-    ys = target.noised_by(multiplicative, t).sample(key, N_EVAL)
-    exact = target.noised_by(multiplicative, t).score_batch(ys)
+key_net, key_fit, key_eval = next(keys), next(keys), next(keys)
+
+
+def train(network, loss, data, steps, **options):
+    """``fit`` with the settings every part shares: Adam 1e-3, BATCH draws, the same key."""
+    return ss.fit(
+        network,
+        loss,
+        data,
+        steps=steps,
+        batch_size=BATCH,
+        key=key_fit,
+        optimizer=optax.adam(1e-3),
+        progress=False,
+        **options,
+    ).model
+
+
+def relative_error(model, law, ys, t):
+    """``sum |s(y, t) - grad log p(y)|^2 / sum |grad log p(y)|^2`` over draws ``ys`` of the
+    exact law ``law`` of ``Y_t``."""
     learned = jax.vmap(lambda y: model(y, t))(ys)
+    exact = law.score_batch(ys)
     return float(jnp.sum((learned - exact) ** 2) / jnp.sum(exact**2))
+
+
+def lognormal_error(model, t):
+    noised = target.noised_by(multiplicative, t)
+    return relative_error(model, noised, noised.sample(key_eval, N_EVAL), t)
 
 
 losses = {
@@ -185,23 +209,12 @@ losses = {
     ),
     "DSM": objectives.NonAdditiveDSM(multiplicative, weighting=objectives.weighting.uniform),
 }
-key_net, key_fit, key_eval = next(keys), next(keys), next(keys)
 eval_times = [T_MIN, 0.05, 0.1, 0.2, T_MAX]
 errors = {}
 for name, loss in losses.items():
-    model = networks.ScoreMLP(2, hidden=64, depth=3, key=key_net)
-    result = ss.fit(
-        model,
-        loss,
-        target,
-        steps=TRAIN_STEPS,
-        batch_size=BATCH,
-        key=key_fit,
-        optimizer=optax.adam(1e-3),
-        t_range=(T_MIN, T_MAX),
-        progress=False,
-    )
-    errors[name] = [relative_error(result.model, t, key_eval) for t in eval_times]
+    network = networks.ScoreMLP(2, hidden=64, depth=3, key=key_net)
+    model = train(network, loss, target, TRAIN_STEPS, t_range=(T_MIN, T_MAX))
+    errors[name] = [lognormal_error(model, t) for t in eval_times]
 print(f"\n{'t':>6} {'sigma':>7} {'TSM error':>10} {'DSM error':>10}")
 for i, t in enumerate(eval_times):
     sigma = float(levels.sigma(t))
@@ -269,27 +282,18 @@ for i, t in enumerate(bridge_times):
 
 
 # %%
-def bridge_error(model, t, key):
-    _, _, ys = bridge.sample(key, t, N_EVAL)
-    exact = bridge.marginal(t).score_batch(ys)
-    learned = jax.vmap(lambda y: model(y, t))(ys)
-    return float(jnp.sum((learned - exact) ** 2) / jnp.sum(exact**2))
+def bridge_error(model, t):
+    _, _, ys = bridge.sample(key_eval, t, N_EVAL)
+    return relative_error(model, bridge.marginal(t), ys, t)
 
 
 bridge_eval_times = [0.01, 0.05, 0.3, 0.7, 0.95, 0.99]
 bridge_errors = {}
 for name in IDENTITIES:
-    result = ss.fit(
-        networks.ScoreMLP(2, hidden=64, depth=3, key=key_net),
-        objectives.BridgeMatching(bridge, name, weighting=objectives.weighting.uniform),
-        bridge.start,
-        steps=BRIDGE_STEPS,
-        batch_size=BATCH,
-        key=key_fit,
-        optimizer=optax.adam(1e-3),
-        progress=False,
-    )
-    bridge_errors[name] = [bridge_error(result.model, t, key_eval) for t in bridge_eval_times]
+    network = networks.ScoreMLP(2, hidden=64, depth=3, key=key_net)
+    loss = objectives.BridgeMatching(bridge, name, weighting=objectives.weighting.uniform)
+    model = train(network, loss, bridge.start, BRIDGE_STEPS)
+    bridge_errors[name] = [bridge_error(model, t) for t in bridge_eval_times]
 print(f"\n{'t':>6} " + " ".join(f"{name:>10}" for name in IDENTITIES))
 for i, t in enumerate(bridge_eval_times):
     print(f"{t:6.2f} " + " ".join(f"{bridge_errors[n][i]:10.4f}" for n in IDENTITIES))
@@ -313,13 +317,10 @@ torus = WrappedGaussianMixture(
 torus_process = noise.VE(*TORUS_SIGMAS)
 
 
-def torus_error(model, sigma, key):
+def torus_error(model, sigma):
     noised = torus.noised(1.0, sigma)
-    ys = noised.sample(key, N_EVAL)
-    t = torus_process.t_of_sigma(sigma)
-    learned = jax.vmap(lambda y: model(y, t))(ys)
-    exact = noised.score_batch(ys)
-    return float(jnp.sum((learned - exact) ** 2) / jnp.sum(exact**2))
+    ys = noised.sample(key_eval, N_EVAL)
+    return relative_error(model, noised, ys, torus_process.t_of_sigma(sigma))
 
 
 torus_losses = {
@@ -331,18 +332,9 @@ torus_losses = {
 torus_sigmas = [0.05, 0.1, 0.2, 0.5, 1.0]  # at 3 the law is nearly uniform, its score ~0
 torus_errors, torus_models = {}, {}
 for name, loss in torus_losses.items():
-    result = ss.fit(
-        networks.TorusScoreMLP(2, hidden=64, depth=3, key=key_net),
-        loss,
-        torus,
-        steps=TORUS_STEPS,
-        batch_size=BATCH,
-        key=key_fit,
-        optimizer=optax.adam(1e-3),
-        progress=False,
-    )
-    torus_errors[name] = [torus_error(result.model, s, key_eval) for s in torus_sigmas]
-    torus_models[name] = result.model
+    network = networks.TorusScoreMLP(2, hidden=64, depth=3, key=key_net)
+    torus_models[name] = train(network, loss, torus, TORUS_STEPS)
+    torus_errors[name] = [torus_error(torus_models[name], s) for s in torus_sigmas]
 print(f"\n{'sigma':>6} {'TSM error':>10} {'DSM error':>10}  (torus)")
 for i, sigma in enumerate(torus_sigmas):
     print(f"{sigma:6.2f} {torus_errors['TSM'][i]:10.4f} {torus_errors['DSM'][i]:10.4f}")
