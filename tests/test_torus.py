@@ -163,17 +163,18 @@ def test_geodesic_annealed_langevin_samples_the_torus_mixture(key):
     levels = annealed_langevin.schedule(process, geometric_levels(3.0, 0.05, 10), 5e-5)
     start = jax.random.uniform(key, (1000, 2), minval=-np.pi, maxval=np.pi)
 
-    def draws(exp_map_or_none):
+    def draws(exp_map_or_none, n_chains, n_steps_per_level):
         algorithm = annealed_langevin.as_top_level_api(
-            exact, levels, 100, denoise=False, exp_map=exp_map_or_none
+            exact, levels, n_steps_per_level, denoise=False, exp_map=exp_map_or_none
         )
         spec = samplers.make_sampler(algorithm, num_samples=1)
-        return samplers.run(spec, key, initial_positions=np.asarray(start), progress=False).flat()
+        initial = np.asarray(start[:n_chains])
+        return samplers.run(spec, key, initial_positions=initial, progress=False).flat()
 
-    on_torus = draws(exp_map)
+    on_torus = draws(exp_map, 1000, 100)
     assert np.all(np.abs(on_torus) <= np.pi)
     weights = np.mean(jax.vmap(TARGET.responsibilities)(on_torus), axis=0)
     np.testing.assert_allclose(weights, [0.5, 0.3, 0.2], atol=0.05)
-    assert np.any(np.abs(draws(None)) > np.pi)
+    assert np.any(np.abs(draws(None, 100, 10)) > np.pi)
     with pytest.raises(ConfigError, match="annealed_langevin.denoise"):
         annealed_langevin.as_top_level_api(exact, levels, 40, denoise=True, exp_map=exp_map)

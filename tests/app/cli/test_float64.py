@@ -4,8 +4,8 @@ their draws and training data are float64.
 
 JAX reads ``JAX_ENABLE_X64`` when it is imported, so each run is a subprocess; it
 inherits the tests' quick XLA compilation (``compile_flags``), which keeps these
-compile-bound runs short. CI's float64 leg leaves out the command's end-to-end tests in
-float32; these two runs are their float64 counterpart.
+compile-bound runs short. CI's float64 leg runs the library's tests (targets, samplers,
+diagnostics, dtypes); these two runs are the command's float64 counterpart.
 """
 
 import os
@@ -21,7 +21,7 @@ from helpers import small_run_overrides
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.slow  # CI's Python 3.12 leg runs the default suite in float64 besides
+@pytest.mark.slow  # CI runs it once, with the slow tests
 @pytest.mark.parametrize("name", ["many_well", "half_moons_ism"])
 def test_model_config_runs_in_float64(name, tmp_path):
     config, out = ROOT / "models" / f"{name}.toml", tmp_path / name
