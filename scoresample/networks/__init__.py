@@ -9,4 +9,5 @@ from .energy import EnergyMLP as EnergyMLP
 from .mlp import ACTIVATIONS as ACTIVATIONS
 from .mlp import MLP as MLP
 from .mlp import ScoreMLP as ScoreMLP
+from .so3 import SO3ScoreMLP as SO3ScoreMLP
 from .torus import TorusScoreMLP as TorusScoreMLP

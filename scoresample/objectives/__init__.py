@@ -26,6 +26,8 @@ from .nonadditive import NonAdditiveDSM as NonAdditiveDSM
 from .nonadditive import NonAdditiveTSM as NonAdditiveTSM
 from .registry import OBJECTIVES as OBJECTIVES
 from .registry import make_objective as make_objective
+from .so3 import SO3DSM as SO3DSM
+from .so3 import SO3TSM as SO3TSM
 from .ssm import SSM as SSM
 from .torus import TorusDSM as TorusDSM
 from .torus import TorusTSM as TorusTSM

@@ -9,10 +9,15 @@ of ``dX = s(X) dt + sqrt(2) dB`` with time step ``h``). Papers that write
 A step whose new position or score is not finite is refused (the chain stays put) and
 flagged ``is_divergent``, so a NaN never enters the chain.
 
+On a Lie group or manifold, ``exp_map`` makes the step geodesic (geodesic Langevin,
+De Bortoli et al. 2022): ``x' = exp_x(h s(x) + sqrt(2 h) z)`` with the score a tangent
+vector, e.g. :func:`scoresample.groups.so3.exp_map`.
+
 References:
     Roberts & Tweedie (1996), Exponential convergence of Langevin distributions and their
     discrete approximations, Bernoulli 2(4), Eq. (1.2); Durmus & Moulines (2017),
-    Nonasymptotic convergence analysis for the unadjusted Langevin algorithm, Eq. (2).
+    Nonasymptotic convergence analysis for the unadjusted Langevin algorithm, Eq. (2);
+    De Bortoli et al. (2022), Riemannian score-based generative modelling, Sec. 3.
 """
 
 from __future__ import annotations
@@ -79,11 +84,14 @@ def init(position: Position, score_fn: CleanScoreFn) -> ULAState:
     return ULAState(position, score_fn(position))
 
 
-def build_kernel() -> Callable:
-    """A ULA kernel ``(rng_key, state, score_fn, step_size) -> (state, info)``."""
+def build_kernel(exp_map: Callable | None = None) -> Callable:
+    """A ULA kernel ``(rng_key, state, score_fn, step_size) -> (state, info)``; geodesic
+    steps along ``exp_map(x, v)`` where given."""
 
     def kernel(rng_key, state: ULAState, score_fn: CleanScoreFn, step_size):
         position = langevin_update(rng_key, state.position, state.score, step_size)
+        if exp_map is not None:
+            position = exp_map(state.position, position - state.position)
         score = score_fn(position)
         finite = jnp.all(jnp.isfinite(position)) & jnp.all(jnp.isfinite(score))
         new_state = jax.tree.map(
@@ -94,12 +102,15 @@ def build_kernel() -> Callable:
     return kernel
 
 
-def as_top_level_api(score_fn: CleanScoreFn, step_size: float) -> SamplingAlgorithm:
+def as_top_level_api(
+    score_fn: CleanScoreFn, step_size: float, exp_map: Callable | None = None
+) -> SamplingAlgorithm:
     """ULA as a BlackJAX ``SamplingAlgorithm``.
 
     Args:
         score_fn: ``x -> grad log p(x)`` for one position of shape ``(d,)``.
         step_size: ``h`` in ``x + h s + sqrt(2 h) z``.
+        exp_map: ``(x, v) -> exp_x(v)`` for geodesic steps on a group or manifold.
 
     Returns:
         ``SamplingAlgorithm(init, step)``.
@@ -108,4 +119,4 @@ def as_top_level_api(score_fn: CleanScoreFn, step_size: float) -> SamplingAlgori
         >>> algo = as_top_level_api(lambda x: -x, step_size=0.1)
         >>> state, info = algo.step(jax.random.PRNGKey(0), algo.init(jnp.zeros(2)))
     """
-    return build_sampling_algorithm(build_kernel(), init, score_fn, kernel_args=(step_size,))
+    return build_sampling_algorithm(build_kernel(exp_map), init, score_fn, kernel_args=(step_size,))
