@@ -24,7 +24,8 @@
 #
 # We check the identity by Monte Carlo against the exact noised score (with negative
 # controls), compare the variances of the TSI and DSI estimators across t, and train TSM
-# against DSM. Part 4 does the same for bridges, part 5 trains TSM and DSM on the torus.
+# against DSM. Part 4 does the same for bridges, parts 5 and 6 train TSM and DSM on the
+# torus and on SO(3).
 
 # %%
 import os
@@ -48,6 +49,7 @@ TORUS_STEPS = 400 if QUICK else 4000  # Adam steps per torus objective
 TORUS_SIGMAS = (0.05, 3.0)  # VE noise levels on the torus (3: nearly uniform)
 TORUS_PARTICLES = 500 if QUICK else 2000  # annealed geodesic Langevin draws per model
 TORUS_LEVELS, TORUS_STEPS_PER_LEVEL, TORUS_STEP = 10, 100, 5e-5  # step at the last level
+SO3_STEPS = 400 if QUICK else 4000  # Adam steps per SO(3) objective (same levels as the torus)
 SEED = 0
 
 # %%
@@ -68,6 +70,7 @@ import scoresample as ss
 from scoresample import networks, noise, objectives, targets
 from scoresample.bridges import IDENTITIES, MixtureBridge, identity_terms
 from scoresample.diagnostics import metrics
+from scoresample.groups import so3
 from scoresample.groups.torus import WrappedGaussianMixture, embed, exp_map
 from scoresample.nonadditive import (
     TransformedNoise,
@@ -79,7 +82,7 @@ from scoresample.nonadditive import (
 from scoresample.samplers import annealed_langevin
 
 started = time.perf_counter()
-keys = iter(jax.random.split(jax.random.PRNGKey(SEED), 16))
+keys = iter(jax.random.split(jax.random.PRNGKey(SEED), 20))
 target = targets.lognormal_mixture(
     [0.6, 0.4], [[-0.4, 0.5], [0.9, -0.6]], [[0.35, 0.5], [0.4, 0.25]]
 )
@@ -348,21 +351,21 @@ for i, sigma in enumerate(torus_sigmas):
 
 
 # %%
-def torus_samples(model, key):
+def geodesic_samples(model, process, exp_map, start, key):
+    """Annealed Langevin along ``exp_map`` on the learned score, one draw per start."""
     levels = annealed_langevin.schedule(
-        torus_process, noise.geometric_levels(*TORUS_SIGMAS[::-1], TORUS_LEVELS), TORUS_STEP
+        process, noise.geometric_levels(*TORUS_SIGMAS[::-1], TORUS_LEVELS), TORUS_STEP
     )
     algorithm = annealed_langevin.as_top_level_api(
         model, levels, TORUS_STEPS_PER_LEVEL, denoise=False, exp_map=exp_map
     )
+    spec = ss.samplers.make_sampler(algorithm, num_samples=1)
+    return ss.samplers.run(spec, key, initial_positions=np.asarray(start), progress=False).flat()
+
+
+def torus_samples(model, key):
     start = jax.random.uniform(key, (TORUS_PARTICLES, 2), minval=-np.pi, maxval=np.pi)
-    chains = ss.samplers.run(
-        ss.samplers.make_sampler(algorithm, num_samples=1),
-        key,
-        initial_positions=np.asarray(start),
-        progress=False,
-    )
-    return chains.flat()
+    return geodesic_samples(model, torus_process, exp_map, start, key)
 
 
 key_exact, key_exact2, key_torus = next(keys), next(keys), next(keys)
@@ -375,8 +378,73 @@ torus_mmd_floor = metrics.mmd2(embed(torus.sample(key_exact2, TORUS_PARTICLES)),
 print(f"torus MMD^2: TSM {torus_mmd['TSM']:.2e}, DSM {torus_mmd['DSM']:.2e}", end=" ")
 print(f"[floor {torus_mmd_floor:.2e}]")
 
+# %% [markdown]
+# ## 6. SO(3)
+#
+# Rotations as rotation vectors, tangents as body-frame angular velocities, noise
+# `y = x w` with `w ~ IGSO(3)`, the isotropic Gaussian on SO(3) (Brownian motion run for
+# time `sigma^2`), whose density is exact by its image sum at small `sigma` and its
+# character series at large. A mixture of IGSO(3) components noised this way is again
+# one. Prop. 3.3 transports the clean score from `x` to `y` by right multiplication with
+# `x^-1 y = w`: in body coordinates, TSM's target is `w^T grad log p(x)`; DSM's is the
+# score of IGSO(3). (IGSO(3) is invariant under conjugation, so `x w = (x w x^-1) x` is
+# also noise on the left, for which the transport is the identity in body coordinates:
+# the untransported clean score is a second valid target; `tests/test_so3.py` checks both
+# and that the transport the wrong way fails.) The network reads the rotation matrix;
+# training, levels and sampling as on the torus, from Haar-uniform starts, with an RBF
+# kernel on the rotation matrices for the MMD (`|R1 - R2|^2 = 4 (1 - cos angle)`, a
+# kernel invariant under the group on both sides).
+
 # %%
-fig, axes = plt.subplots(1, 5, figsize=(25, 4))
+so3_target = so3.IGSO3Mixture(
+    [0.5, 0.3, 0.2], [[0.3, -1.0, 0.5], [2.0, 0.4, -0.2], [-0.5, 0.6, -2.2]], [0.3, 0.5, 0.25]
+)
+so3_process = noise.VE(*TORUS_SIGMAS)
+
+
+def so3_error(model, sigma):
+    noised = so3_target.noised(1.0, sigma)
+    ys = noised.sample(key_eval, N_EVAL)
+    return relative_error(model, noised, ys, so3_process.t_of_sigma(sigma))
+
+
+so3_losses = {
+    "TSM": objectives.SO3TSM(
+        so3_process, clean_score=so3_target.score, weighting=objectives.weighting.uniform
+    ),
+    "DSM": objectives.SO3DSM(so3_process, weighting=objectives.weighting.uniform),
+}
+so3_errors, so3_models = {}, {}
+for name, loss in so3_losses.items():
+    network = networks.SO3ScoreMLP(3, hidden=64, depth=3, key=key_net)
+    so3_models[name] = train(network, loss, so3_target, SO3_STEPS)
+    so3_errors[name] = [so3_error(so3_models[name], s) for s in torus_sigmas]
+print(f"\n{'sigma':>6} {'TSM error':>10} {'DSM error':>10}  (SO(3))")
+for i, sigma in enumerate(torus_sigmas):
+    print(f"{sigma:6.2f} {so3_errors['TSM'][i]:10.4f} {so3_errors['DSM'][i]:10.4f}")
+
+key_so3, key_so3_exact, key_so3_exact2 = next(keys), next(keys), next(keys)
+haar = so3.IGSO3Mixture([1.0], [[0.0, 0.0, 0.0]], so3.MAX_SCALE)  # Haar's law to 1e-15
+exact_so3 = so3_target.sample(key_so3_exact, TORUS_PARTICLES)
+so3_mmd = {
+    name: metrics.mmd2(
+        so3.embed(
+            geodesic_samples(
+                model, so3_process, so3.exp_map, haar.sample(key_so3, TORUS_PARTICLES), key_so3
+            )
+        ),
+        so3.embed(exact_so3),
+    )
+    for name, model in so3_models.items()
+}
+so3_mmd_floor = metrics.mmd2(
+    so3.embed(so3_target.sample(key_so3_exact2, TORUS_PARTICLES)), so3.embed(exact_so3)
+)
+print(f"SO(3) MMD^2: TSM {so3_mmd['TSM']:.2e}, DSM {so3_mmd['DSM']:.2e}", end=" ")
+print(f"[floor {so3_mmd_floor:.2e}]")
+
+# %%
+fig, axes = plt.subplots(1, 6, figsize=(30, 4))
 for name, values in variances.items():
     axes[0].semilogy(times, values, "o-", label=name)
 axes[0].set(xlabel="t", ylabel="mean per-draw variance", title="Log-normal noise: estimators")
@@ -396,7 +464,11 @@ for name, values in torus_errors.items():
     axes[4].loglog(torus_sigmas, values, "o-", label=name)
 axes[4].set(xlabel="sigma", ylabel="relative score error", title="Torus networks")
 axes[4].legend()
-fig.suptitle("Non-additive noise, bridges and the torus")
+for name, values in so3_errors.items():
+    axes[5].loglog(torus_sigmas, values, "o-", label=name)
+axes[5].set(xlabel="sigma", ylabel="relative score error", title="SO(3) networks")
+axes[5].legend()
+fig.suptitle("Non-additive noise, bridges, the torus and SO(3)")
 fig.tight_layout()
 fig.savefig(OUT / "nonadditive.png", dpi=110)
 plt.close(fig)
@@ -424,6 +496,11 @@ results = {
     "torus_dsm_error": torus_errors["DSM"][0],
     "torus_mmd": torus_mmd,
     "torus_mmd_floor": torus_mmd_floor,
+    "so3_errors": {"sigma": torus_sigmas, **so3_errors},
+    "so3_tsm_error": so3_errors["TSM"][0],
+    "so3_dsm_error": so3_errors["DSM"][0],
+    "so3_mmd": so3_mmd,
+    "so3_mmd_floor": so3_mmd_floor,
     "quick": QUICK,
     "seconds": time.perf_counter() - started,
 }
@@ -465,6 +542,13 @@ rows.append(
     (
         f"torus score error at sigma {torus_sigmas[0]} (TSM / DSM)",
         f"{torus_errors['TSM'][0]:.4f} / {torus_errors['DSM'][0]:.4f}",
+        "TSM lower at low noise",
+    )
+)
+rows.append(
+    (
+        f"SO(3) score error at sigma {torus_sigmas[0]} (TSM / DSM)",
+        f"{so3_errors['TSM'][0]:.4f} / {so3_errors['DSM'][0]:.4f}",
         "TSM lower at low noise",
     )
 )
