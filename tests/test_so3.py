@@ -1,8 +1,9 @@
 """SO(3): group operations against SciPy's rotations, the IGSO(3) density's image sum
 against its character series, normalisation and sampling of the angle law, Haar
 invariance, the noised marginal against a Monte Carlo convolution, scores against autodiff,
-and both score identities of Prop. 3.3 against the exact noised score, each with a
-negative control (the transport left out must fail)."""
+both score identities of Prop. 3.3 against the exact noised score (the transport the
+wrong way must fail), geodesic Langevin, and the group carried from the target to the
+samplers, objectives and metrics."""
 
 import jax
 import jax.numpy as jnp
@@ -11,10 +12,11 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from scoresample import ConfigError, fit, samplers
+from scoresample.diagnostics import sample_quality
 from scoresample.groups import so3
 from scoresample.networks import SO3ScoreMLP
-from scoresample.noise import VE, geometric_levels
-from scoresample.objectives import SO3DSM, SO3TSM
+from scoresample.noise import VE, VP, geometric_levels
+from scoresample.objectives import SO3DSM, SO3TSM, make_objective
 from scoresample.objectives import so3 as so3_objectives
 from scoresample.samplers import annealed_langevin, ula
 from scoresample.targets import ExactNoisedScore
@@ -191,7 +193,7 @@ def test_so3_tsm_minus_dsm_does_not_depend_on_the_score_function(key, monkeypatc
     """``E[TSM - DSM]`` is the same for two score functions (the exact noised score and
     zero): their targets share a posterior mean. TSM transported the wrong way (by ``W``
     instead of ``W^T``) is the negative control."""
-    process = VE(0.1, 1.5)
+    process = VE(0.3, 2.0)  # where the transport turns the score by a sizeable angle
     exact = lambda y, t: TARGET.noised(1.0, process.sigma(t)).score(y)  # noqa: E731
     zero = lambda y, t: jnp.zeros_like(y)  # noqa: E731
     n = 20_000
@@ -215,7 +217,8 @@ def test_so3_tsm_minus_dsm_does_not_depend_on_the_score_function(key, monkeypatc
 
     assert z_of_gap() < 4
     monkeypatch.setattr(so3_objectives, "transported_score", lambda w, g: so3.rotate(w, g))
-    assert z_of_gap() > 8
+    wrong = z_of_gap()
+    assert wrong > 8, wrong
 
 
 def test_network_is_a_function_of_the_rotation_and_trains_with_fit(key):
@@ -298,3 +301,34 @@ def test_geodesic_annealed_langevin_runs_on_the_group(key):
     np.testing.assert_allclose(weights, [0.5, 0.3, 0.2], atol=0.1)
     with pytest.raises(ConfigError, match="annealed_langevin.denoise"):
         annealed_langevin.as_top_level_api(exact, levels, 40, denoise=True, exp_map=so3.exp_map)
+
+
+def test_samplers_objectives_and_metrics_take_the_group_from_the_target(key):
+    """A target on SO(3) carries its group: ULA steps along it from Haar draws without
+    being told, the Euclidean samplers refuse, ``tsm``/``dsm`` by name are the group's
+    (VE only), and the sample-quality metrics compare rotations, not their vectors."""
+    chains = samplers.run(
+        samplers.make_sampler("ula", n_chains=50, step_size=0.01, num_samples=20),
+        key,
+        TARGET,
+        progress=False,
+    )
+    assert np.all(np.linalg.norm(chains.flat(), axis=1) <= np.pi + 1e-5)
+    with pytest.raises(ConfigError, match="nuts steps in R\\^d, but the model lives on so3"):
+        samplers.run(samplers.make_sampler("nuts"), key, TARGET, progress=False)
+    assert type(make_objective("tsm", VE(0.05, 2.0), so3.SO3, clean_score=TARGET.score)) is SO3TSM
+    assert type(make_objective("dsm", VE(0.05, 2.0), so3.SO3)) is SO3DSM
+    with pytest.raises(ConfigError, match="unknown name 'kappa' on so3"):
+        make_objective("kappa", VE(0.05, 2.0), so3.SO3)
+    with pytest.raises(ConfigError, match="contracts"):
+        make_objective("dsm", VP(), so3.SO3)
+    # The same rotations written outside the ball (r (1 - 2 pi / |r|)): equal metrics.
+    draws = np.asarray(TARGET.sample(key, 500), np.float64)
+    norms = np.linalg.norm(draws, axis=1, keepdims=True)
+    elsewhere = draws * (1 - 2 * np.pi / norms)
+    np.testing.assert_allclose(so3.matrix(elsewhere), so3.matrix(draws), atol=1e-5)
+    inside, outside = (
+        sample_quality(d, TARGET, key, metrics=("mmd2",)) for d in (draws, elsewhere)
+    )
+    np.testing.assert_allclose(outside.values["mmd2"], inside.values["mmd2"], atol=1e-6)
+    assert "ksd" not in sample_quality(draws, TARGET, key).values

@@ -61,6 +61,7 @@ from .._types import Batch, Position, PRNGKey, Scalar
 from .._validate import is_traced
 from ..errors import ConfigError
 from ..targets._base import AbstractTarget
+from .base import Group
 
 #: Images ``|m| <= IMAGES`` in the image sum, used for ``sigma^2 / 2 <= SWITCH``.
 IMAGES = 2
@@ -245,6 +246,18 @@ def igso3_sample(key: PRNGKey, sigma) -> Position:
     return _angle_inverse_cdf(key_angle, sigma) * axis / _safe_norm(axis)
 
 
+def uniform(key: PRNGKey, n: int, dim: int = 3) -> Batch:
+    """``n`` draws of the normalised Haar measure (unit quaternions uniform on ``S^3``)."""
+    if dim != 3:
+        raise ConfigError("dim", f"is {dim} for a point of SO(3)", "rotation vectors have 3")
+    q = jax.random.normal(key, (n, 4))
+    return rotation_vector(q / jnp.linalg.norm(q, axis=-1, keepdims=True))
+
+
+#: SO(3) for the samplers, metrics and the command (:class:`~scoresample.groups.base.Group`).
+SO3 = Group("so3", exp_map, embed, uniform)
+
+
 # --- mixtures ---------------------------------------------------------------------------
 
 
@@ -267,6 +280,7 @@ class IGSO3Mixture(AbstractTarget):
     weights: Float[Array, " k"]
     means: Float[Array, "k 3"]
     scales: Float[Array, " k"]
+    group = SO3
 
     def __init__(self, weights, means, scales):
         weights = jnp.asarray(weights, float)

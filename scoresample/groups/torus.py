@@ -38,6 +38,7 @@ from .._validate import is_traced
 from ..errors import ConfigError
 from ..targets._base import AbstractTarget
 from ..targets.mixture import GaussianMixture
+from .base import Group
 
 TWO_PI = 2 * np.pi
 #: Images ``m = -N_IMAGES .. N_IMAGES`` per coordinate in a wrapped Gaussian's density.
@@ -80,6 +81,15 @@ def wrapped_normal_log_prob(d, scale) -> jax.Array:
     return logsumexp(log_normal, axis=-1)
 
 
+def uniform(key: PRNGKey, n: int, dim: int) -> Batch:
+    """``n`` draws of the Haar (uniform) law on ``[-pi, pi)^dim``."""
+    return jax.random.uniform(key, (n, dim), minval=-np.pi, maxval=np.pi)
+
+
+#: The torus for the samplers, metrics and the command (:class:`~scoresample.groups.base.Group`).
+TORUS = Group("torus", exp_map, embed, uniform)
+
+
 def heat_kernel_score(y: Position, x: Position, sigma) -> Position:
     """``grad_y log WN(y; x, sigma^2)``: the denoising target on the torus."""
     return jax.grad(lambda v: jnp.sum(wrapped_normal_log_prob(v - x, sigma * jnp.ones_like(v))))(y)
@@ -102,6 +112,7 @@ class WrappedGaussianMixture(AbstractTarget):
     """
 
     mixture: GaussianMixture  # the unwrapped law: X = wrap(Z), Z ~ mixture
+    group = TORUS
 
     def __init__(self, weights, means, scales):
         mixture = GaussianMixture(weights, wrap(jnp.asarray(means, float)), scales)

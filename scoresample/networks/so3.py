@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 
 from .._types import Position
-from ..groups.so3 import embed
+from ..groups.so3 import SO3, embed
 from .mlp import ScoreMLP
 
 
@@ -25,6 +25,7 @@ class SO3ScoreMLP(ScoreMLP):
         (3,)
     """
 
+    group = SO3
     features_per_coordinate = 3
 
     def features(self, r: Position) -> jax.Array:

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from .._types import Position
+from ..groups.torus import TORUS
 from .mlp import ScoreMLP
 
 
@@ -23,6 +24,7 @@ class TorusScoreMLP(ScoreMLP):
         (2,)
     """
 
+    group = TORUS
     features_per_coordinate = 2
 
     def features(self, y: Position) -> jax.Array:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import ConfigError
 from ..noise import NoiseProcess
 from ._base import Objective
@@ -10,7 +12,9 @@ from .dsm import DSM, dsm_s
 from .esm import ESM
 from .ism import ISM
 from .kappa import KappaMixture
+from .so3 import SO3DSM, SO3TSM
 from .ssm import SSM
+from .torus import TorusDSM, TorusTSM
 from .tsm import TSM
 
 _FACTORIES = {
@@ -27,21 +31,36 @@ _FACTORIES = {
 
 OBJECTIVES = tuple(_FACTORIES)
 
+#: On a Lie group (a target's ``group.name``): what ``tsm`` and ``dsm`` mean there.
+_ON_GROUP = {
+    "so3": {"tsm": SO3TSM, "dsm": SO3DSM},
+    "torus": {"tsm": TorusTSM, "dsm": TorusDSM},
+}
 
-def make_objective(name: str, process: NoiseProcess, **options) -> Objective:
+
+def make_objective(name: str, process: NoiseProcess, group=None, **options) -> Objective:
     """Build an objective by name; ``options`` go to its constructor.
 
     Names: ``dsm``, ``dsm_s``, ``tsm``, ``kappa`` (needs ``kappa=``), ``ism``, ``ssm``,
     ``ssm_vr``, ``esm`` (needs ``noised_score=``), ``dem`` (needs ``target=``; for
-    :func:`scoresample.fit_data_free`).
+    :func:`scoresample.fit_data_free`). On a Lie ``group`` (a target's ``group``), ``tsm``
+    and ``dsm`` are the group's (Prop. 3.3 and the heat kernel's score), with VE noise.
 
     Example:
         >>> make_objective("ism", VE(0.01, 10.0), divergence="hutchinson", n_probes=2)
     """
-    if name not in _FACTORIES:
-        raise ConfigError("objective", f"unknown name {name!r}", f"choose one of {OBJECTIVES}")
+    factories = _FACTORIES if group is None else _ON_GROUP[group.name]
+    if name not in factories:
+        where = "" if group is None else f" on {group.name}"
+        raise ConfigError(
+            "objective", f"unknown name {name!r}{where}", f"choose one of {tuple(factories)}"
+        )
+    if group is not None and not np.allclose(process.alpha(np.float32(0.5)), 1.0):
+        raise ConfigError(
+            "process", f"contracts (alpha < 1) on {group.name}", 'use VE noise (process = "ve")'
+        )
     try:
-        return _FACTORIES[name](process, **options)
+        return factories[name](process, **options)
     except TypeError as exc:
         raise ConfigError(
             f"objective.{name}", f"got options it does not take ({exc})", "see its docstring"

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 
 from .._types import Position, Scalar
 from ..errors import ConfigError, DataError
+from ..groups.base import Group
 from ..roles import CleanScoreModel, EnergyModel, LogDensityModel, NoisedScoreModel
 from ..targets import ExactNoisedScore, NoisedMarginal
 
@@ -64,6 +65,8 @@ class SamplingModel(eqx.Module):
         process: the noise process of ``noised_score`` (None if unknown).
         dim: dimension of positions, where the model knows it.
         coordinate_names: readable names of the coordinates (NumPyro targets), or None.
+        group: the Lie group the positions live on (a target's or network's ``group``,
+            :class:`~scoresample.groups.base.Group`), or None for ``R^d``.
     """
 
     log_prob: Callable | None
@@ -72,6 +75,7 @@ class SamplingModel(eqx.Module):
     process: eqx.Module | None
     dim: int | None = eqx.field(static=True)
     coordinate_names: tuple[str, ...] | None = eqx.field(static=True)
+    group: Group | None = eqx.field(static=True, default=None)
 
     def require(self, role: str, sampler: str) -> Callable:
         """The function of ``role``, or a ConfigError saying how to give it."""
@@ -132,6 +136,7 @@ def sampling_model(
         process,
         _dim(model),
         _coordinate_names(model),
+        getattr(model, "group", None),
     )
 
 

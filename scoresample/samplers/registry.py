@@ -107,10 +107,25 @@ def _hamiltonian(top_level, name: str, settings: dict, model: SamplingModel, dim
     return partial(top_level, logdensity_fn, **extra), parameters, warmup
 
 
+def _exp_map(model: SamplingModel):
+    """The group's geodesic step, or None on ``R^d``."""
+    return None if model.group is None else model.group.exp_map
+
+
+def _haar_prior(model: SamplingModel):
+    """Initial positions from the group's uniform law, or None on ``R^d``."""
+    return None if model.group is None else model.group.uniform
+
+
 def _ula(settings: dict, model: SamplingModel, dim: int) -> Sampler:
-    algorithm = partial(ula.as_top_level_api, model.require("score", "ula"))
+    algorithm = partial(
+        ula.as_top_level_api, model.require("score", "ula"), exp_map=_exp_map(model)
+    )
     return Sampler(
-        algorithm, {"step_size": jnp.asarray(settings["step_size"])}, grad_evals_per_step=1
+        algorithm,
+        {"step_size": jnp.asarray(settings["step_size"])},
+        grad_evals_per_step=1,
+        prior=_haar_prior(model),
     )
 
 
@@ -124,14 +139,17 @@ def _annealed_langevin(settings: dict, model: SamplingModel, dim: int) -> Sample
         process, geometric_levels(first, last, settings["n_levels"]), step_size
     )
     n_steps, denoise = settings["n_steps_per_level"], settings["denoise"]
+    exp_map = _exp_map(model)
     report = {name: np.asarray(value).tolist() for name, value in levels._asdict().items()}
     return Sampler(
-        lambda levels: annealed_langevin.as_top_level_api(score_fn, levels, n_steps, denoise),
+        lambda levels: annealed_langevin.as_top_level_api(
+            score_fn, levels, n_steps, denoise, exp_map
+        ),
         {},
         shared={"levels": levels},
         particles=True,
         grad_evals_per_step=settings["n_levels"] * n_steps + denoise,
-        prior=normal_prior(first),
+        prior=_haar_prior(model) or normal_prior(first),
         report={**report, "step_size": step_size},
     )
 
@@ -289,6 +307,9 @@ SAMPLERS: dict[str, Entry] = {
 
 #: Settings of a spec around a ready ``SamplingAlgorithm``: no adaptation, so no warm-up
 #: by default; ``name`` labels its chains.
+#: The samplers that step along a group's exp map (the rest are Euclidean).
+GEODESIC = frozenset({"ula", "annealed_langevin"})
+
 ALGORITHM_SETTINGS = {
     **CHAIN_SETTINGS,
     "num_warmup": Setting(0, V.non_negative_int, "burn-in steps, discarded"),
@@ -331,6 +352,12 @@ class SamplerSpec:
         """The :class:`~scoresample.samplers.base.Sampler` of this spec on ``model``."""
         if self.algorithm is not None:
             return from_algorithm(self.algorithm)
+        if model.group is not None and self.name not in GEODESIC:
+            raise ConfigError(
+                "sampler",
+                f"{self.name} steps in R^d, but the model lives on {model.group.name}",
+                f"use one of {sorted(GEODESIC)} (geodesic steps along the group's exp map)",
+            )
         return SAMPLERS[self.name].build(self.settings, model, dim)
 
     def replace(self, **changes: Any) -> SamplerSpec:

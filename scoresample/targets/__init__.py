@@ -34,6 +34,8 @@ from .particles import lj55 as lj55
 from .registry import TargetInfo as TargetInfo
 from .registry import builtin_targets as builtin_targets
 from .registry import make_target as make_target
+from .registry import so3_mixture as so3_mixture
+from .registry import torus_mixture as torus_mixture
 from .transformed import TransformedMixture as TransformedMixture
 from .transformed import lognormal_mixture as lognormal_mixture
 from .wells import ManyWell as ManyWell

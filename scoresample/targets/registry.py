@@ -28,6 +28,22 @@ def _mixture_1d(weights=(0.6, 0.4), means=(2.0, -2.0), scales=(0.5, 0.2)):
     return mixture_1d(weights, means, scales)
 
 
+def so3_mixture(scales=(0.3, 0.5, 0.25)):
+    """Three IGSO(3) components on SO(3) (rotation vectors; weights 0.5, 0.3, 0.2)."""
+    from ..groups.so3 import IGSO3Mixture  # the groups build on the targets
+
+    means = [[0.3, -1.0, 0.5], [2.0, 0.4, -0.2], [-0.5, 0.6, -2.2]]
+    return IGSO3Mixture([0.5, 0.3, 0.2], means, scales)
+
+
+def torus_mixture():
+    """Three wrapped Gaussians on the torus T^2 (weights 0.5, 0.3, 0.2)."""
+    from ..groups.torus import WrappedGaussianMixture
+
+    means = [[0.4, 2.8], [-2.5, -1.0], [3.0, 0.5]]
+    return WrappedGaussianMixture([0.5, 0.3, 0.2], means, [[0.3, 0.5], [0.6, 0.25], [0.4, 0.4]])
+
+
 BUILTIN: dict[str, Callable] = {
     "gaussian": _gaussian,
     "ncsn_toy": ncsn_toy,
@@ -41,6 +57,8 @@ BUILTIN: dict[str, Callable] = {
     "funnel": funnel,
     "banana": banana,
     "two_moons": two_moons_target,
+    "so3_mixture": so3_mixture,
+    "torus_mixture": torus_mixture,
 }
 
 

@@ -4,7 +4,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_zscores_small, moment_zscores, relative_error, stein_zscores
+from helpers import (
+    assert_zscores_small,
+    group_stein_zscores,
+    moment_zscores,
+    relative_error,
+    stein_zscores,
+)
 
 from scoresample import targets as T
 from scoresample.targets.registry import BUILTIN
@@ -33,12 +39,22 @@ def _points(target, key, n=64):
     return jnp.concatenate([typical, tails])
 
 
+def _gradient(target):
+    """``grad log p`` by autodiff; on a Lie group the Riemannian gradient, the derivative
+    along the group's exp map, ``u -> log p(exp_x(u))`` at ``u = 0``."""
+    group = getattr(target, "group", None)
+    if group is None:
+        return jax.grad(target.log_prob)
+    along = jax.grad(lambda u, x: target.log_prob(group.exp_map(x, u)))
+    return lambda x: along(jnp.zeros_like(x), x)
+
+
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_score_equals_autodiff(name, key):
     target = ALL[name]()
     xs = _points(target, key)
     closed = target.score_batch(xs)
-    auto = jax.jit(jax.vmap(jax.grad(target.log_prob)))(xs)
+    auto = jax.jit(jax.vmap(_gradient(target)))(xs)
     assert np.all(np.isfinite(closed))
     assert relative_error(closed, auto) < 1e-4
 
@@ -59,8 +75,18 @@ def test_stein_identities_under_exact_samples(name, key):
     target = ALL[name]()
     samples = target.sample(key, 40_000)
     assert samples.shape == (40_000, target.dim)
-    z = stein_zscores(target.score, samples)
+    on_group = getattr(target, "group", None) is not None
+    z = group_stein_zscores(target, samples) if on_group else stein_zscores(target.score, samples)
     assert_zscores_small(z)
+
+
+def test_group_stein_identities_fail_for_a_wrong_score(key):
+    """Negative control on SO(3): draws of the mixture judged with the score of the
+    mixture with wider components."""
+    samples = T.so3_mixture().sample(key, 40_000)
+    wider = T.so3_mixture(scales=(0.45, 0.75, 0.375))
+    wrong = type("Wrong", (), {"group": wider.group, "score": wider.score})()
+    assert np.max(np.abs(group_stein_zscores(wrong, samples))) > 10
 
 
 def test_stein_identities_fail_for_wrong_samples(key):

@@ -13,7 +13,16 @@ import numpy as np
 import optax
 
 from ...errors import ConfigError, DataError
-from ...networks import EGNNEnergy, EGNNScore, EnergyMLP, EnergyNetwork, ScoreMLP, ScoreNetwork
+from ...networks import (
+    EGNNEnergy,
+    EGNNScore,
+    EnergyMLP,
+    EnergyNetwork,
+    ScoreMLP,
+    ScoreNetwork,
+    SO3ScoreMLP,
+    TorusScoreMLP,
+)
 from ...noise import VE, VP, NoiseProcess
 from ...objectives import (
     DEM,
@@ -100,7 +109,11 @@ def build_objective(cfg: ScoreConfig, process: NoiseProcess, target, samples: np
         options["kappa"] = _kappa(cfg, process, target, sigma_data)
     if cfg.objective == "esm":
         options["noised_score"] = _exact_noised_score(target, process)
-    return make_objective(cfg.objective, process, **options)
+    group = getattr(target, "group", None)
+    try:
+        return make_objective(cfg.objective, process, group, **options)
+    except ConfigError as error:
+        raise ConfigError(f"score.{error.field}", error.problem, error.fix) from None
 
 
 def build_energy_objective(cfg: ScoreConfig, process: NoiseProcess, target) -> DEM:
@@ -185,7 +198,10 @@ def build_network(
         "scale_by_sigma": net.scale_by_sigma,
         "key": key,
     }
-    if net.kind in ("egnn_score", "egnn_energy"):
+    group = getattr(target, "group", None)
+    if group is not None:
+        model = _on_group(net, group, dim, options)
+    elif net.kind in ("egnn_score", "egnn_energy"):
         model = _egnn(net, target, options)
     else:
         cls = EnergyMLP if net.kind == "energy_mlp" else ScoreMLP
@@ -205,6 +221,22 @@ def build_network(
     else:
         sigma_data = sigma_data_of(samples)
     return Preconditioned(model, process, sigma_data, net.preconditioning)
+
+
+#: The score network of each group: a function of the point, valued in the tangent space.
+_GROUP_NETWORKS = {"so3": SO3ScoreMLP, "torus": TorusScoreMLP}
+
+
+def _on_group(net: NetworkConfig, group, dim: int, options: dict) -> ScoreNetwork:
+    """The group's score network (``score_mlp`` only, without preconditioning: its
+    Euclidean skip connection would add ``y`` to a tangent vector)."""
+    if net.kind != "score_mlp" or net.preconditioning != "none":
+        raise ConfigError(
+            "score.network",
+            f"is kind = {net.kind!r}, preconditioning = {net.preconditioning!r} on {group.name}",
+            'use kind = "score_mlp" and preconditioning = "none" (the group\'s own network)',
+        )
+    return _GROUP_NETWORKS[group.name](dim, hidden=net.hidden, **options)
 
 
 def _egnn(net: NetworkConfig, target, options: dict) -> ScoreNetwork:

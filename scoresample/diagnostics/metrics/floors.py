@@ -98,8 +98,10 @@ def _metric_set(target, reference, metrics, n: int) -> Callable[[np.ndarray], di
         for name, fn in TWO_SAMPLE.items()
         if name in metrics and reference is not None and (name != "w2" or n <= W2_MAX_POINTS)
     }
-    # KSD's trace term assumes a proper density on R^d; mean-free targets are improper.
-    use_ksd = "ksd" in metrics and not isinstance(target, MeanFree)
+    # KSD's trace term assumes a proper density on R^d: mean-free targets are improper,
+    # and a group's points are not in R^d.
+    on_r_d = not isinstance(target, MeanFree) and getattr(target, "group", None) is None
+    use_ksd = "ksd" in metrics and on_r_d
     specific = _target_specific(target, reference)
 
     def evaluate(x: np.ndarray) -> dict[str, float]:
@@ -123,10 +125,11 @@ def sample_quality(
     Two-sample metrics compare ``samples`` with ``reference`` (default: exact samples
     of the same size). Floors repeat every metric for a second exact set in place of
     ``samples``. Also: KSD (not for mean-free particle targets, whose density is
-    improper along the centre of mass), mode-weight TV for Gaussian mixtures, well
-    fractions for many-wells, energy and distance metrics for particle systems. Particle
-    samples are compared after removing their centre of mass. The exact W2 is skipped
-    above 2000 samples.
+    improper along the centre of mass, nor on groups), mode-weight TV for Gaussian
+    mixtures, well fractions for many-wells, energy and distance metrics for particle
+    systems. Particle samples are compared after removing their centre of mass, points of
+    a Lie group (a target with a ``group``) by the group's embedding. The exact W2 is
+    skipped above 2000 samples.
 
     Args:
         samples: ``(n, dim)`` samples to judge, or any chains :func:`~scoresample.
@@ -151,12 +154,23 @@ def sample_quality(
     if reference is None and exact:
         reference = target.sample(key_ref, len(x))
     ref = None if reference is None else as_samples(pooled_draws(reference), "reference")
-    if isinstance(target, MeanFree):
-        x = np.asarray(target.remove_mean(x), np.float64)
-        ref = None if ref is None else np.asarray(target.remove_mean(ref), np.float64)
+    prepare = _comparable(target)
+    x, ref = prepare(x), None if ref is None else prepare(ref)
     evaluate = _metric_set(target, ref, metrics, len(x))
     values = evaluate(x)
     floors = dict.fromkeys(values)
     if exact:
-        floors = evaluate(as_samples(target.sample(key_floor, len(x)), "exact samples"))
+        floors = evaluate(prepare(as_samples(target.sample(key_floor, len(x)), "exact samples")))
     return QualityReport(n_samples=len(x), values=values, floors=floors)
+
+
+def _comparable(target) -> Callable[[np.ndarray], np.ndarray]:
+    """What the two-sample metrics compare: particle configurations without their centre
+    of mass; points of a group by their embedding (its Euclidean distance is a function
+    of the group's, so the kernels and transport costs respect the group)."""
+    if isinstance(target, MeanFree):
+        return lambda x: np.asarray(target.remove_mean(x), np.float64)
+    group = getattr(target, "group", None)
+    if group is not None:
+        return lambda x: np.asarray(group.embed(x), np.float64)
+    return lambda x: x
