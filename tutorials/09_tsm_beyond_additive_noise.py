@@ -71,7 +71,7 @@ from scoresample import networks, noise, objectives, targets
 from scoresample.bridges import IDENTITIES, MixtureBridge, identity_terms
 from scoresample.diagnostics import metrics
 from scoresample.groups import so3
-from scoresample.groups.torus import WrappedGaussianMixture, embed, exp_map
+from scoresample.groups.torus import embed, exp_map
 from scoresample.nonadditive import (
     TransformedNoise,
     dsi_target,
@@ -314,33 +314,42 @@ for i, t in enumerate(bridge_eval_times):
 # `sigma` in `[0.05, 3]`.
 
 # %%
-torus = WrappedGaussianMixture(
-    [0.5, 0.3, 0.2], [[0.4, 2.8], [-2.5, -1.0], [3.0, 0.5]], [[0.3, 0.5], [0.6, 0.25], [0.4, 0.4]]
-)
+torus = targets.torus_mixture()  # weights 0.5 / 0.3 / 0.2, scales 0.25 to 0.6
 torus_process = noise.VE(*TORUS_SIGMAS)
+group_sigmas = [0.05, 0.1, 0.2, 0.5, 1.0]  # at 3 the law is nearly uniform, its score ~0
 
 
-def torus_error(model, sigma):
-    noised = torus.noised(1.0, sigma)
-    ys = noised.sample(key_eval, N_EVAL)
-    return relative_error(model, noised, ys, torus_process.t_of_sigma(sigma))
+def train_on_group(group_target, process, network_class, tsm_class, dsm_class, steps):
+    """TSM and DSM on a group, with the same network, optimiser, draws and uniform
+    weighting: the trained models and their relative score errors at ``group_sigmas``."""
+    uniform = objectives.weighting.uniform
+    losses = {
+        "TSM": tsm_class(process, clean_score=group_target.score, weighting=uniform),
+        "DSM": dsm_class(process, weighting=uniform),
+    }
+    models, errors = {}, {}
+    for name, loss in losses.items():
+        network = network_class(group_target.dim, hidden=64, depth=3, key=key_net)
+        models[name] = train(network, loss, group_target, steps)
+        errors[name] = []
+        for sigma in group_sigmas:
+            noised = group_target.noised(1.0, sigma)
+            ys, t = noised.sample(key_eval, N_EVAL), process.t_of_sigma(sigma)
+            errors[name].append(relative_error(models[name], noised, ys, t))
+    print(f"\n{'sigma':>6} {'TSM error':>10} {'DSM error':>10}  ({group_target.group.name})")
+    for i, sigma in enumerate(group_sigmas):
+        print(f"{sigma:6.2f} {errors['TSM'][i]:10.4f} {errors['DSM'][i]:10.4f}")
+    return models, errors
 
 
-torus_losses = {
-    "TSM": objectives.TorusTSM(
-        torus_process, clean_score=torus.score, weighting=objectives.weighting.uniform
-    ),
-    "DSM": objectives.TorusDSM(torus_process, weighting=objectives.weighting.uniform),
-}
-torus_sigmas = [0.05, 0.1, 0.2, 0.5, 1.0]  # at 3 the law is nearly uniform, its score ~0
-torus_errors, torus_models = {}, {}
-for name, loss in torus_losses.items():
-    network = networks.TorusScoreMLP(2, hidden=64, depth=3, key=key_net)
-    torus_models[name] = train(network, loss, torus, TORUS_STEPS)
-    torus_errors[name] = [torus_error(torus_models[name], s) for s in torus_sigmas]
-print(f"\n{'sigma':>6} {'TSM error':>10} {'DSM error':>10}  (torus)")
-for i, sigma in enumerate(torus_sigmas):
-    print(f"{sigma:6.2f} {torus_errors['TSM'][i]:10.4f} {torus_errors['DSM'][i]:10.4f}")
+torus_models, torus_errors = train_on_group(
+    torus,
+    torus_process,
+    networks.TorusScoreMLP,
+    objectives.TorusTSM,
+    objectives.TorusDSM,
+    TORUS_STEPS,
+)
 
 # %% [markdown]
 # Samples from each learned score by annealed Langevin with geodesic steps
@@ -396,32 +405,11 @@ print(f"[floor {torus_mmd_floor:.2e}]")
 # kernel invariant under the group on both sides).
 
 # %%
-so3_target = so3.IGSO3Mixture(
-    [0.5, 0.3, 0.2], [[0.3, -1.0, 0.5], [2.0, 0.4, -0.2], [-0.5, 0.6, -2.2]], [0.3, 0.5, 0.25]
-)
+so3_target = targets.so3_mixture()  # weights 0.5 / 0.3 / 0.2, scales 0.3, 0.5, 0.25
 so3_process = noise.VE(*TORUS_SIGMAS)
-
-
-def so3_error(model, sigma):
-    noised = so3_target.noised(1.0, sigma)
-    ys = noised.sample(key_eval, N_EVAL)
-    return relative_error(model, noised, ys, so3_process.t_of_sigma(sigma))
-
-
-so3_losses = {
-    "TSM": objectives.SO3TSM(
-        so3_process, clean_score=so3_target.score, weighting=objectives.weighting.uniform
-    ),
-    "DSM": objectives.SO3DSM(so3_process, weighting=objectives.weighting.uniform),
-}
-so3_errors, so3_models = {}, {}
-for name, loss in so3_losses.items():
-    network = networks.SO3ScoreMLP(3, hidden=64, depth=3, key=key_net)
-    so3_models[name] = train(network, loss, so3_target, SO3_STEPS)
-    so3_errors[name] = [so3_error(so3_models[name], s) for s in torus_sigmas]
-print(f"\n{'sigma':>6} {'TSM error':>10} {'DSM error':>10}  (SO(3))")
-for i, sigma in enumerate(torus_sigmas):
-    print(f"{sigma:6.2f} {so3_errors['TSM'][i]:10.4f} {so3_errors['DSM'][i]:10.4f}")
+so3_models, so3_errors = train_on_group(
+    so3_target, so3_process, networks.SO3ScoreMLP, objectives.SO3TSM, objectives.SO3DSM, SO3_STEPS
+)
 
 key_so3, key_so3_exact, key_so3_exact2 = next(keys), next(keys), next(keys)
 haar = so3.IGSO3Mixture([1.0], [[0.0, 0.0, 0.0]], so3.MAX_SCALE)  # Haar's law to 1e-15
@@ -461,11 +449,11 @@ axes[3].set(xlabel="t", ylabel="relative score error", title="Bridge networks")
 axes[2].legend()
 axes[3].legend()
 for name, values in torus_errors.items():
-    axes[4].loglog(torus_sigmas, values, "o-", label=name)
+    axes[4].loglog(group_sigmas, values, "o-", label=name)
 axes[4].set(xlabel="sigma", ylabel="relative score error", title="Torus networks")
 axes[4].legend()
 for name, values in so3_errors.items():
-    axes[5].loglog(torus_sigmas, values, "o-", label=name)
+    axes[5].loglog(group_sigmas, values, "o-", label=name)
 axes[5].set(xlabel="sigma", ylabel="relative score error", title="SO(3) networks")
 axes[5].legend()
 fig.suptitle("Non-additive noise, bridges, the torus and SO(3)")
@@ -491,12 +479,12 @@ results = {
     "bridge_identity_max_abs_z": max(max(zs) for zs in bridge_z.values()),
     "bridge_variance": {"t": bridge_times.tolist(), **bridge_variances},
     "bridge_errors": {"t": bridge_eval_times, **bridge_errors},
-    "torus_errors": {"sigma": torus_sigmas, **torus_errors},
+    "torus_errors": {"sigma": group_sigmas, **torus_errors},
     "torus_tsm_error": torus_errors["TSM"][0],
     "torus_dsm_error": torus_errors["DSM"][0],
     "torus_mmd": torus_mmd,
     "torus_mmd_floor": torus_mmd_floor,
-    "so3_errors": {"sigma": torus_sigmas, **so3_errors},
+    "so3_errors": {"sigma": group_sigmas, **so3_errors},
     "so3_tsm_error": so3_errors["TSM"][0],
     "so3_dsm_error": so3_errors["DSM"][0],
     "so3_mmd": so3_mmd,
@@ -540,14 +528,14 @@ rows += [
 ]
 rows.append(
     (
-        f"torus score error at sigma {torus_sigmas[0]} (TSM / DSM)",
+        f"torus score error at sigma {group_sigmas[0]} (TSM / DSM)",
         f"{torus_errors['TSM'][0]:.4f} / {torus_errors['DSM'][0]:.4f}",
         "TSM lower at low noise",
     )
 )
 rows.append(
     (
-        f"SO(3) score error at sigma {torus_sigmas[0]} (TSM / DSM)",
+        f"SO(3) score error at sigma {group_sigmas[0]} (TSM / DSM)",
         f"{so3_errors['TSM'][0]:.4f} / {so3_errors['DSM'][0]:.4f}",
         "TSM lower at low noise",
     )
