@@ -38,9 +38,9 @@ def assert_default_float(tree) -> None:
 def test_builtin_targets(name, key):
     target = targets.make_target(name)
     x = jnp.full(target.dim, 0.3)
-    assert_default_float([target.log_prob(x), target.score(x)])
+    assert_default_float(eqx.filter_jit(lambda t, x: [t.log_prob(x), t.score(x)])(target, x))
     if isinstance(target, targets.ExactSampler):
-        draws = target.sample(key, 5)
+        draws = eqx.filter_jit(lambda t, key: t.sample(key, 5))(target, key)
         assert draws.shape == (5, target.dim)
         assert_default_float(draws)
 
@@ -107,10 +107,12 @@ def test_non_additive_noise_targets_and_objectives(key):
     target = targets.lognormal_mixture([0.6, 0.4], [[0.2, -0.3], [1.1, 0.5]], 0.4)
     noise = TransformedNoise(ExpTransform(), VP())
     x, net = jnp.array([1.4, 0.8]), ScoreMLP(2, hidden=8, depth=1, key=key)
-    assert_default_float([target.log_prob(x), target.score(x), target.sample(key, 3)])
-    assert_default_float(target.noised_by(noise, 0.3).score(x))
+    values = eqx.filter_jit(lambda t: [t.log_prob(x), t.score(x), t.sample(key, 3)])(target)
+    assert_default_float(values)
+    assert_default_float(eqx.filter_jit(lambda t: t.noised_by(noise, 0.3).score(x))(target))
+    losses = eqx.filter_jit(lambda objective: objective(net, x, 0.3, key))
     for objective in (NonAdditiveTSM(noise, clean_score=target.score), NonAdditiveDSM(noise)):
-        assert_default_float(objective(net, x, 0.3, key))
+        assert_default_float(losses(objective))
 
 
 def test_bridges_and_bridge_matching(key):
@@ -119,9 +121,17 @@ def test_bridges_and_bridge_matching(key):
 
     gaussian = targets.GaussianMixture([1.0], [[0.0, 0.0]], 1.0)
     bridge = MixtureBridge(targets.ncsn_toy(), gaussian, 0.5)
-    x0, x1, y = bridge.sample(key, 0.3, 4)
-    assert_default_float([x0, x1, y, bridge.marginal(0.3).score(y[0])])
-    assert_default_float(bridge.posterior_sample(key, y[0], 0.3, 3))
-    assert_default_float(identity_terms(bridge, x0[0], x1[0], y[0], 0.3))
     net = ScoreMLP(2, hidden=8, depth=1, key=key)
-    assert_default_float(BridgeMatching(bridge)(net, x0[0], 0.3, key))
+
+    @eqx.filter_jit
+    def values(bridge, net):
+        x0, x1, y = bridge.sample(key, 0.3, 4)
+        return [
+            [x0, x1, y, bridge.marginal(0.3).score(y[0])],
+            bridge.posterior_sample(key, y[0], 0.3, 3),
+            identity_terms(bridge, x0[0], x1[0], y[0], 0.3),
+            BridgeMatching(bridge)(net, x0[0], 0.3, key),
+        ]
+
+    for value in values(bridge, net):
+        assert_default_float(value)
