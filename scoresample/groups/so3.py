@@ -50,6 +50,8 @@ References:
 
 from __future__ import annotations
 
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -91,11 +93,13 @@ def _safe_norm(v) -> jax.Array:
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
 
 
+@jax.jit
 def angle(r: Position) -> jax.Array:
     """The rotation angle ``|r|`` (with a finite gradient at the identity)."""
     return _safe_norm(r)
 
 
+@jax.jit
 def quaternion(r: Position) -> jax.Array:
     """``Exp(r)`` as a unit quaternion ``(cos(|r|/2), sin(|r|/2) r / |r|)``."""
     angle = _safe_norm(r)
@@ -103,6 +107,7 @@ def quaternion(r: Position) -> jax.Array:
     return jnp.concatenate([jnp.cos(angle / 2)[..., None], half_sinc[..., None] * r], axis=-1)
 
 
+@jax.jit
 def rotation_vector(q) -> jax.Array:
     """The principal ``Log`` of the unit quaternion ``q`` (``|r| <= pi``; ``q ~ -q``)."""
     q = jnp.where(q[..., :1] < 0, -q, q)
@@ -113,6 +118,7 @@ def rotation_vector(q) -> jax.Array:
     return ratio[..., None] * xyz
 
 
+@jax.jit
 def hamilton(p, q) -> jax.Array:
     """The quaternion product ``p q`` (the rotation ``R(p) R(q)``), batch shapes broadcast."""
     p, q = jnp.broadcast_arrays(p, q)
@@ -122,21 +128,25 @@ def hamilton(p, q) -> jax.Array:
     return jnp.concatenate([w[..., None], v], axis=-1)
 
 
+@jax.jit
 def compose(r: Position, s: Position) -> Position:
     """``Log(Exp(r) Exp(s))``: the group product of two rotation vectors."""
     return rotation_vector(hamilton(quaternion(r), quaternion(s)))
 
 
+@jax.jit
 def exp_map(r: Position, v: Position) -> Position:
     """``exp_r(v) = Log(Exp(r) Exp(v))``: from ``r`` along the body-frame tangent ``v``."""
     return compose(r, v)
 
 
+@jax.jit
 def log_map(r: Position, s: Position) -> Position:
     """``log_r(s) = Log(Exp(r)^T Exp(s))``: the shortest body-frame tangent from ``r`` to ``s``."""
     return compose(-r, s)
 
 
+@jax.jit
 def matrix(r: Position) -> jax.Array:
     """The rotation matrix ``Exp([r]_x)`` (from the quaternion: exact at small angles)."""
     q = quaternion(r)
@@ -149,12 +159,14 @@ def matrix(r: Position) -> jax.Array:
     return jnp.stack([jnp.stack(row, axis=-1) for row in rows], axis=-2)
 
 
+@jax.jit
 def rotate(r: Position, u) -> jax.Array:
     """``R(r) u``: the vector ``u`` rotated by ``r`` (batch shapes broadcast)."""
     r, u = jnp.broadcast_arrays(r, u)
     return jnp.einsum("...ij,...j->...i", matrix(r), u)
 
 
+@jax.jit
 def embed(rs) -> jax.Array:
     """The rotation matrices flattened, ``(..., 9)``. A kernel of Euclidean distance on the
     embedding (e.g. :func:`~scoresample.diagnostics.metrics.mmd2`'s RBF) is a kernel on
@@ -163,6 +175,7 @@ def embed(rs) -> jax.Array:
     return matrix(rs).reshape(*jnp.shape(rs)[:-1], 9)
 
 
+@jax.jit
 def haar_log_density(r: Position) -> Scalar:
     """``log((1 - cos|r|) / (4 pi^2 |r|^2))``: the normalised Haar measure against
     Lebesgue measure on rotation vectors (``1 / (8 pi^2)`` at the identity). Add it to a
@@ -204,6 +217,7 @@ def _floored(omega, sigma):
     return jnp.clip(omega, OMEGA_FLOOR * sigma, np.pi)
 
 
+@jax.jit
 @jnp.vectorize
 def igso3_log_prob(omega, sigma) -> jax.Array:
     """``log f_sigma(omega)``: the log density of ``IGSO(mu, sigma^2)`` against the
@@ -211,6 +225,7 @@ def igso3_log_prob(omega, sigma) -> jax.Array:
     return _log_f(_floored(omega, sigma), sigma)
 
 
+@jax.jit
 @jnp.vectorize
 def igso3_score_factor(omega, sigma) -> jax.Array:
     """``c = f'(omega) / (omega f(omega))``: the score of ``IGSO(mu, sigma^2)`` at ``r`` is
@@ -219,6 +234,7 @@ def igso3_score_factor(omega, sigma) -> jax.Array:
     return jax.grad(_log_f)(omega, sigma) / omega
 
 
+@jax.jit
 def igso3_score(r: Position, mu: Position, sigma) -> Position:
     """The body-frame score at ``r`` of ``IGSO(mu, sigma^2)``: the heat kernel's score."""
     v = log_map(mu, r)
@@ -237,6 +253,7 @@ def _angle_inverse_cdf(key: PRNGKey, sigma) -> Scalar:
     return jnp.interp(jax.random.uniform(key, (), grid.dtype) * cdf[-1], cdf, grid)
 
 
+@jax.jit
 def igso3_sample(key: PRNGKey, sigma) -> Position:
     """One draw of ``IGSO(I, sigma^2)`` as a rotation vector: a uniform axis times an angle
     from :func:`_angle_inverse_cdf`. ``sigma`` is a scalar; ``jax.vmap`` for many."""
@@ -246,6 +263,7 @@ def igso3_sample(key: PRNGKey, sigma) -> Position:
     return _angle_inverse_cdf(key_angle, sigma) * axis / _safe_norm(axis)
 
 
+@partial(jax.jit, static_argnames=("n", "dim"))
 def uniform(key: PRNGKey, n: int, dim: int = 3) -> Batch:
     """``n`` draws of the normalised Haar measure (unit quaternions uniform on ``S^3``)."""
     if dim != 3:
@@ -310,21 +328,25 @@ class IGSO3Mixture(AbstractTarget):
     def n_components(self) -> int:
         return self.weights.shape[0]
 
+    @eqx.filter_jit
     def component_log_probs(self, r: Position) -> Float[Array, " k"]:
         """``log w_k + log f_{s_k}(angle(mu_k^T r))`` per component."""
         angles = _safe_norm(log_map(self.means, r[None, :]))
         return jnp.log(self.weights) + igso3_log_prob(angles, self.scales)
 
+    @eqx.filter_jit
     def log_prob(self, r: Position) -> Scalar:
         """``log p(r)`` against the normalised Haar measure."""
         return logsumexp(self.component_log_probs(r))
 
+    @eqx.filter_jit
     def score(self, r: Position) -> Position:
         """The body-frame Riemannian gradient of ``log p`` at ``r``."""
         tangents = log_map(self.means, r[None, :])
         factors = igso3_score_factor(_safe_norm(tangents), self.scales)
         return self.responsibilities(r) @ (factors[:, None] * tangents)
 
+    @eqx.filter_jit
     def responsibilities(self, r: Position) -> Float[Array, " k"]:
         """Posterior component probabilities ``p(k | r)``."""
         return jax.nn.softmax(self.component_log_probs(r))

@@ -26,6 +26,8 @@ References:
 
 from __future__ import annotations
 
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -48,21 +50,25 @@ N_IMAGES = 10
 MAX_SCALE = TWO_PI * (N_IMAGES - 1) / 7.5
 
 
+@jax.jit
 def wrap(x):
     """The representative of ``x`` in ``[-pi, pi)``."""
     return jnp.mod(x + np.pi, TWO_PI) - np.pi
 
 
+@jax.jit
 def exp_map(x: Position, v: Position) -> Position:
     """``exp_x(v) = wrap(x + v)``: the point reached from ``x`` along the tangent ``v``."""
     return wrap(x + v)
 
 
+@jax.jit
 def log_map(x: Position, y: Position) -> Position:
     """``log_x(y) = wrap(y - x)``: the shortest tangent vector from ``x`` to ``y``."""
     return wrap(y - x)
 
 
+@jax.jit
 def embed(xs) -> jax.Array:
     """``(cos x, sin x)``: the torus in ``R^{2d}``. A kernel of Euclidean distance on the
     embedding (e.g. :func:`~scoresample.diagnostics.metrics.mmd2`'s RBF) is a kernel on the
@@ -71,6 +77,7 @@ def embed(xs) -> jax.Array:
     return jnp.concatenate([jnp.cos(xs), jnp.sin(xs)], axis=-1)
 
 
+@jax.jit
 def wrapped_normal_log_prob(d, scale) -> jax.Array:
     """``log sum_m N(d + 2 pi m; 0, scale^2)`` elementwise: the log density of
     ``WN(0, scale^2)`` at the (wrapped) displacement ``d``."""
@@ -81,6 +88,7 @@ def wrapped_normal_log_prob(d, scale) -> jax.Array:
     return logsumexp(log_normal, axis=-1)
 
 
+@partial(jax.jit, static_argnames=("n", "dim"))
 def uniform(key: PRNGKey, n: int, dim: int) -> Batch:
     """``n`` draws of the Haar (uniform) law on ``[-pi, pi)^dim``."""
     return jax.random.uniform(key, (n, dim), minval=-np.pi, maxval=np.pi)
@@ -90,6 +98,7 @@ def uniform(key: PRNGKey, n: int, dim: int) -> Batch:
 TORUS = Group("torus", exp_map, embed, uniform)
 
 
+@jax.jit
 def heat_kernel_score(y: Position, x: Position, sigma) -> Position:
     """``grad_y log WN(y; x, sigma^2)``: the denoising target on the torus."""
     return jax.grad(lambda v: jnp.sum(wrapped_normal_log_prob(v - x, sigma * jnp.ones_like(v))))(y)
@@ -132,6 +141,7 @@ class WrappedGaussianMixture(AbstractTarget):
     def log_Z(self) -> float:
         return 0.0
 
+    @eqx.filter_jit
     def component_log_probs(self, x: Position) -> Float[Array, " k"]:
         """``log w_k + sum_i log WN(x_i; mu_ki, s_ki^2)`` per component."""
         per_coordinate = wrapped_normal_log_prob(
@@ -139,6 +149,7 @@ class WrappedGaussianMixture(AbstractTarget):
         )
         return jnp.log(self.mixture.weights) + jnp.sum(per_coordinate, axis=1)
 
+    @eqx.filter_jit
     def log_prob(self, x: Position) -> Scalar:
         return logsumexp(self.component_log_probs(x))
 
@@ -176,6 +187,7 @@ class WrappedGaussianMixture(AbstractTarget):
         mean = mu + s2 / v * (u - mu)
         return wrap(mean + jnp.sqrt(s2 * sigma**2 / v) * jax.random.normal(key_z, mu.shape))
 
+    @eqx.filter_jit
     def responsibilities(self, x: Position) -> Float[Array, " k"]:
         """Posterior component probabilities ``p(k | x)``."""
         return jax.nn.softmax(self.component_log_probs(x))

@@ -94,7 +94,9 @@ class AbstractTarget(eqx.Module):
     Every ``log_prob`` and ``score`` a subclass defines checks that its input is one
     position of shape ``(dim,)`` and raises a :class:`~scoresample.errors.DataError` naming
     both shapes (a wrong dimension would otherwise surface as a broadcasting error deep
-    inside the formula).
+    inside the formula), and is compiled on its first call (``eqx.filter_jit``): an eager
+    call runs one program rather than dispatching its operations one by one, and inside
+    ``jit`` or ``vmap`` it is inlined.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -108,6 +110,7 @@ class AbstractTarget(eqx.Module):
     def log_prob(self, x: Position) -> Scalar:
         """Log density at one position ``x`` of shape ``(dim,)``."""
 
+    @eqx.filter_jit
     def score(self, x: Position) -> Position:
         """Score ``grad_x log_prob(x)``."""
         return jax.grad(self.log_prob)(x)
@@ -126,10 +129,12 @@ class AbstractTarget(eqx.Module):
 def _checking_position(method, name: str):
     """``method(self, x)`` preceded by the check that ``x`` has shape ``(self.dim,)``."""
 
+    compiled = eqx.filter_jit(method)
+
     @functools.wraps(method)
     def checked(self, x):
         check_position(x, self.dim, f"{type(self).__name__}.{name} input")
-        return method(self, x)
+        return compiled(self, x)
 
     checked.checks_position = True
     return checked
