@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from scoresample import fit
 from scoresample.diagnostics.stein import family_threshold
 from scoresample.samplers import sampler_settings
 from scoresample.targets.particles import _ParticleTarget
@@ -33,6 +34,14 @@ class Harmonic(_ParticleTarget):
     def energy(self, x):
         particles = x.reshape(self.n_particles, self.space_dim)
         return 0.5 * self.k * jnp.sum((particles - particles.mean(axis=0, keepdims=True)) ** 2)
+
+
+def assert_trains_with_fit(network, objective, data, key) -> None:
+    """Twenty steps of :func:`~scoresample.fit` run, keep the objective's noise process
+    in the model and log finite losses."""
+    result = fit(network, objective, data, steps=20, batch_size=32, key=key, progress=False)
+    assert result.model.process == objective.process
+    assert np.isfinite(result.history["loss"]).all()
 
 
 def assert_zscores_small(z, family_error: float = 1e-3) -> None:

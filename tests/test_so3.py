@@ -9,9 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_trains_with_fit
 from scipy.spatial.transform import Rotation
 
-from scoresample import ConfigError, fit, samplers
+from scoresample import ConfigError, samplers, targets
 from scoresample.diagnostics import sample_quality
 from scoresample.groups import so3
 from scoresample.networks import SO3ScoreMLP
@@ -21,11 +22,8 @@ from scoresample.objectives import so3 as so3_objectives
 from scoresample.samplers import annealed_langevin, ula
 from scoresample.targets import ExactNoisedScore
 
-TARGET = so3.IGSO3Mixture(
-    [0.5, 0.3, 0.2],
-    [[0.3, -1.0, 0.5], [2.0, 0.4, -0.2], [-0.5, 0.6, -2.2]],
-    [0.3, 0.5, 0.25],
-)
+#: Weights 0.5, 0.3, 0.2; scales 0.3, 0.5, 0.25.
+TARGET = targets.so3_mixture()
 #: Generic rotation vectors: small, middling and near the cut locus |r| = pi.
 POINTS = np.array([[1e-3, -2e-3, 5e-4], [0.4, -1.1, 0.7], [-2.0, 0.3, 1.9], [0.1, 3.0, -0.5]])
 
@@ -234,16 +232,7 @@ def test_network_is_a_function_of_the_rotation_and_trains_with_fit(key):
     np.testing.assert_allclose(net(np.pi * axis, 0.4), net(-np.pi * axis, 0.4), atol=1e-5)
     assert net(jnp.array([0.1, 0.2, 0.3]), 0.4).shape == (3,)
     assert not np.allclose(net(jnp.array([0.1, 0.2, 0.3]), 0.4), net(jnp.zeros(3), 0.4))
-    result = fit(
-        net,
-        SO3TSM(VE(0.05, 1.0), clean_score=TARGET.score),
-        TARGET,
-        steps=20,
-        batch_size=32,
-        key=key,
-        progress=False,
-    )
-    assert result.model.process == VE(0.05, 1.0) and np.isfinite(result.history["loss"]).all()
+    assert_trains_with_fit(net, SO3TSM(VE(0.05, 1.0), clean_score=TARGET.score), TARGET, key)
 
 
 def test_geodesic_langevin_samples_the_mixture_at_a_noise_level(key):

@@ -7,8 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_trains_with_fit
 
-from scoresample import ConfigError, fit, samplers
+from scoresample import ConfigError, samplers, targets
 from scoresample.groups.torus import (
     MAX_SCALE,
     WrappedGaussianMixture,
@@ -24,9 +25,8 @@ from scoresample.objectives import TorusDSM, TorusTSM
 from scoresample.samplers import annealed_langevin
 from scoresample.targets import ExactNoisedScore
 
-TARGET = WrappedGaussianMixture(
-    [0.5, 0.3, 0.2], [[0.4, 2.8], [-2.5, -1.0], [3.0, 0.5]], [[0.3, 0.5], [0.6, 0.25], [0.4, 0.4]]
-)
+#: Weights 0.5, 0.3, 0.2.
+TARGET = targets.torus_mixture()
 
 
 def _fourier_density(d, s, terms=400):
@@ -142,16 +142,7 @@ def test_torus_network_is_periodic_and_trains_with_fit(key):
     y, k = jnp.array([0.7, -2.9]), jnp.array([2.0, -3.0]) * 2 * np.pi
     np.testing.assert_allclose(net(y + k, 0.4), net(y, 0.4), rtol=1e-4, atol=1e-5)
     assert not np.allclose(net(y + 1.0, 0.4), net(y, 0.4))  # not constant
-    result = fit(
-        net,
-        TorusTSM(VE(0.05, 1.0), clean_score=TARGET.score),
-        TARGET,
-        steps=20,
-        batch_size=32,
-        key=key,
-        progress=False,
-    )
-    assert result.model.process == VE(0.05, 1.0) and np.isfinite(result.history["loss"]).all()
+    assert_trains_with_fit(net, TorusTSM(VE(0.05, 1.0), clean_score=TARGET.score), TARGET, key)
 
 
 def test_geodesic_annealed_langevin_samples_the_torus_mixture(key):
