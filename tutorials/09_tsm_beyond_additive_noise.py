@@ -55,7 +55,9 @@ SEED = 0
 # %%
 import json
 import time
+from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import matplotlib
@@ -100,6 +102,7 @@ print("target: 2-D log-normal mixture, noise Y = X^alpha exp(sigma W), cosine sc
 
 
 # %%
+@partial(jax.jit, static_argnums=0)  # one program per estimator; y, t and draws are data
 def per_draw(fn, y, t, xs):
     """``fn(y, x, score_x, t)`` for every posterior draw ``x``."""
     return jax.vmap(lambda x: fn(y, x, target.score(x), t))(xs)
@@ -137,6 +140,7 @@ for name, zs in checks.items():
 
 
 # %%
+@partial(jax.jit, static_argnums=0)
 def mean_variance(fn, t, key):
     key_y, key_x = jax.random.split(key)
     noised = target.noised_by(multiplicative, t)
@@ -147,7 +151,7 @@ def mean_variance(fn, t, key):
         xs = target.posterior_sample(k, y, multiplicative, t, N_POSTERIOR)
         return jnp.sum(jnp.var(per_draw(fn, y, t, xs), axis=0))
 
-    return float(jnp.mean(jax.vmap(one)(ys, post_keys)))
+    return jnp.mean(jax.vmap(one)(ys, post_keys))
 
 
 times = np.linspace(0.02, 0.98, N_TIMES)
@@ -156,7 +160,7 @@ variances = {name: [] for name in ("TSI", "DSI")}
 for i, t in enumerate(times):
     for name in variances:  # the same y and posterior draws for both
         variances[name].append(
-            mean_variance(ESTIMATES[name], float(t), jax.random.fold_in(key_variance, i))
+            float(mean_variance(ESTIMATES[name], t, jax.random.fold_in(key_variance, i)))
         )
 ratio_low = variances["DSI"][0] / variances["TSI"][0]
 ratio_high = variances["TSI"][-1] / variances["DSI"][-1]
@@ -196,9 +200,14 @@ def train(network, loss, data, steps, **options):
 def relative_error(model, law, ys, t):
     """``sum |s(y, t) - grad log p(y)|^2 / sum |grad log p(y)|^2`` over draws ``ys`` of the
     exact law ``law`` of ``Y_t``."""
+    return float(_relative_error(model, law, ys, jnp.asarray(t)))
+
+
+@eqx.filter_jit
+def _relative_error(model, law, ys, t):
     learned = jax.vmap(lambda y: model(y, t))(ys)
     exact = law.score_batch(ys)
-    return float(jnp.sum((learned - exact) ** 2) / jnp.sum(exact**2))
+    return jnp.sum((learned - exact) ** 2) / jnp.sum(exact**2)
 
 
 def lognormal_error(model, t):
@@ -243,6 +252,7 @@ bridge = MixtureBridge(
 )
 
 
+@jax.jit
 def bridge_terms(y, t, x0s, x1s):
     return jax.vmap(lambda a, b: identity_terms(bridge, a, b, y, t))(x0s, x1s)
 
@@ -261,6 +271,7 @@ for name, zs in bridge_z.items():
 
 
 # %%
+@jax.jit
 def bridge_variance(t, key):
     key_y, key_x = jax.random.split(key)
     _, _, ys = bridge.sample(key_y, t, N_NOISED)
@@ -270,15 +281,15 @@ def bridge_variance(t, key):
         return {name: jnp.sum(jnp.var(v, axis=0)) for name, v in terms.items()}
 
     values = jax.vmap(one)(ys, jax.random.split(key_x, N_NOISED))
-    return {name: float(jnp.mean(v)) for name, v in values.items()}
+    return {name: jnp.mean(v) for name, v in values.items()}
 
 
 bridge_times = np.linspace(0.01, 0.99, N_TIMES)
 key_bridge = next(keys)
 rows_of_variance = [
-    bridge_variance(float(t), jax.random.fold_in(key_bridge, i)) for i, t in enumerate(bridge_times)
+    bridge_variance(t, jax.random.fold_in(key_bridge, i)) for i, t in enumerate(bridge_times)
 ]
-bridge_variances = {name: [row[name] for row in rows_of_variance] for name in IDENTITIES}
+bridge_variances = {name: [float(row[name]) for row in rows_of_variance] for name in IDENTITIES}
 print(f"\n{'t':>6} " + " ".join(f"{name:>10}" for name in IDENTITIES))
 for i, t in enumerate(bridge_times):
     print(f"{t:6.2f} " + " ".join(f"{bridge_variances[n][i]:10.3g}" for n in IDENTITIES))
