@@ -134,7 +134,7 @@ def _checking_position(method, name: str):
     @functools.wraps(method)
     def checked(self, x):
         check_position(x, self.dim, f"{type(self).__name__}.{name} input")
-        return compiled(self, x)
+        return compiled(self, jnp.asarray(x))  # (a list or float would be a static input)
 
     checked.checks_position = True
     return checked

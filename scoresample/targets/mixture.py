@@ -96,12 +96,14 @@ class GaussianMixture(AbstractTarget):
     def log_Z(self) -> float:
         return 0.0
 
+    @eqx.filter_jit
     def component_log_probs(self, x: Position) -> Float[Array, " k"]:
         """``log w_k + log N(x; mu_k, diag(s_k^2))`` for every component ``k``."""
         z = (x[None, :] - self.means) / self.scales
         log_normal = -0.5 * jnp.sum(z**2, axis=1) - jnp.sum(jnp.log(self.scales), axis=1)
         return jnp.log(self.weights) + log_normal - 0.5 * self.dim * _LOG_2PI
 
+    @eqx.filter_jit
     def responsibilities(self, x: Position) -> Float[Array, " k"]:
         """Posterior component probabilities ``r_k(x) = p(k | x)``."""
         return jax.nn.softmax(self.component_log_probs(x))

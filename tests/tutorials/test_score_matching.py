@@ -93,7 +93,8 @@ def test_score_models_ground_up(tmp_path):
 
 
 def test_tsm_beyond_additive_noise(tmp_path):
-    # Cold cache, alone on 2 cores: 62 s with the quick compilation, 121 s with XLA's defaults.
+    # Cold cache, alone on 2 cores, with the quick compilation: 48 s (72 s before its Monte
+    # Carlo helpers were compiled rather than run op by op).
     results, out = run_tutorial("09_tsm_beyond_additive_noise", tmp_path)
     # Both identities give the exact noised score; both negative controls fail by far.
     assert results["nonadditive_identity_max_abs_z"] < 4
