@@ -41,6 +41,10 @@ Written here rather than taken from e3nn-jax (0.21): its ``quaternion_to_matrix`
 through Euler angles and returns the identity for a 1e-4 rad rotation in float32, its
 quaternion log is not principal (angles up to ``2 pi``), and it takes 5 s to import.
 
+The public functions and the mixture's per-point methods are compiled (``jax.jit``): an
+eager call, as in a notebook, runs one program rather than each operation in turn; inside
+``jit`` or ``vmap`` they are inlined.
+
 References:
     De Bortoli, Hutchinson, Wirnsberger & Doucet (2024), Target score matching,
     Sec. 3.2, Props. 3.2 and 3.3; Leach, Schmon, Degiacomi & Willcocks (2022),

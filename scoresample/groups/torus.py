@@ -18,6 +18,10 @@ identity reads ``grad log p_sigma(y) = E[grad log p(X) | Y = y]`` (TSM's target 
 clean score) and the denoising identity ``E[grad_y log WN(y; X, sigma^2) | Y = y]``
 (DSM's target is the heat kernel's score).
 
+The public functions and the mixture's per-point methods are compiled (``jax.jit``): an
+eager call, as in a notebook, runs one program rather than each operation in turn; inside
+``jit`` or ``vmap`` they are inlined.
+
 References:
     De Bortoli, Hutchinson, Wirnsberger & Doucet (2024), Target score matching,
     Sec. 3.2, Props. 3.2 and 3.3; De Bortoli et al. (2022), Riemannian score-based
