@@ -41,7 +41,8 @@ Written here rather than taken from e3nn-jax (0.21): its ``quaternion_to_matrix`
 through Euler angles and returns the identity for a 1e-4 rad rotation in float32, its
 quaternion log is not principal (angles up to ``2 pi``), and it takes 5 s to import.
 
-The public functions and the mixture's per-point methods are compiled (``jax.jit``): an
+The public functions and the mixture's per-point methods are compiled (``jax.jit``; its
+``log_prob`` and ``score`` through :class:`~scoresample.targets.AbstractTarget`): an
 eager call, as in a notebook, runs one program rather than each operation in turn; inside
 ``jit`` or ``vmap`` they are inlined.
 
@@ -338,12 +339,10 @@ class IGSO3Mixture(AbstractTarget):
         angles = _safe_norm(log_map(self.means, r[None, :]))
         return jnp.log(self.weights) + igso3_log_prob(angles, self.scales)
 
-    @eqx.filter_jit
     def log_prob(self, r: Position) -> Scalar:
         """``log p(r)`` against the normalised Haar measure."""
         return logsumexp(self.component_log_probs(r))
 
-    @eqx.filter_jit
     def score(self, r: Position) -> Position:
         """The body-frame Riemannian gradient of ``log p`` at ``r``."""
         tangents = log_map(self.means, r[None, :])

@@ -18,7 +18,8 @@ identity reads ``grad log p_sigma(y) = E[grad log p(X) | Y = y]`` (TSM's target 
 clean score) and the denoising identity ``E[grad_y log WN(y; X, sigma^2) | Y = y]``
 (DSM's target is the heat kernel's score).
 
-The public functions and the mixture's per-point methods are compiled (``jax.jit``): an
+The public functions and the mixture's per-point methods are compiled (``jax.jit``; its
+``log_prob`` and ``score`` through :class:`~scoresample.targets.AbstractTarget`): an
 eager call, as in a notebook, runs one program rather than each operation in turn; inside
 ``jit`` or ``vmap`` they are inlined.
 
@@ -153,7 +154,6 @@ class WrappedGaussianMixture(AbstractTarget):
         )
         return jnp.log(self.mixture.weights) + jnp.sum(per_coordinate, axis=1)
 
-    @eqx.filter_jit
     def log_prob(self, x: Position) -> Scalar:
         return logsumexp(self.component_log_probs(x))
 
