@@ -62,7 +62,7 @@ def _cmd_samplers(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from .selfcheck import run_selfcheck
 
-    return 0 if run_selfcheck(n=args.n, seed=args.seed) else 1
+    return 0 if run_selfcheck(n=args.n, seed=args.seed, names=args.targets) else 1
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -209,7 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         formatter_class=fmt,
         help="check every exact score against its exact sampler (Stein identities)",
-        epilog="example:\n  scoresample check --n 20000 --seed 1",
+        epilog="examples:\n  scoresample check --n 20000 --seed 1\n"
+        "  scoresample check gmm40 so3_mixture",
+    )
+    p.add_argument(
+        "targets", nargs="*", help="built-in targets to check (default: all with a sampler)"
     )
     p.add_argument("--n", type=int, default=20_000, help="samples per target (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from scoresample.app import cli
+from scoresample.app import cli, selfcheck
 from scoresample.app.cli import main
 from scoresample.errors import ConfigError
 
@@ -18,9 +18,36 @@ def test_targets_lists_builtins(capsys):
 
 
 def test_check_runs_and_passes(capsys):
-    assert main(["check", "--n", "10000"]) == 0
+    """One Euclidean and one group target (every target's Stein identities are tested in
+    tests/targets/test_scores.py, by an independent computation)."""
+    assert main(["check", "double_well", "torus_mixture", "--n", "10000"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert [row.split()[0] for row in rows[2:4]] == ["double_well", "torus_mixture"]
+    assert all(row.endswith("ok") for row in rows[2:4]) and "all exact scores agree" in rows[-1]
+
+
+class _TooWide:
+    """double_well's draws judged by the score of a double well 10% wider: a wrong score."""
+
+    def __init__(self, target):
+        self.sample, self.dim = target.sample, target.dim
+        self.score_batch = lambda xs: target.score_batch(xs / 1.1) / 1.1
+
+
+def test_check_fails_for_a_wrong_score(capsys, monkeypatch):
+    right = selfcheck.make_target
+    monkeypatch.setattr(selfcheck, "make_target", lambda name: _TooWide(right(name)))
+    assert main(["check", "double_well", "--n", "10000"]) == 1
     out = capsys.readouterr().out
-    assert "double_well" in out and "all exact scores agree" in out
+    assert "FAIL" in out and "some checks FAILED" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), [("gmm41", "did you mean 'gmm40'"), ("dw4", "no exact sampler")]
+)
+def test_check_refuses_a_target_it_cannot_check(name, message, capsys):
+    assert main(["check", name]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_help_shows_examples(capsys):
