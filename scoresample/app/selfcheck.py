@@ -23,7 +23,8 @@ def run_selfcheck(n: int = 20_000, seed: int = 0, names: Sequence[str] = ()) -> 
 
     A target passes when its largest ``|z|`` is below the Bonferroni threshold for its
     identities (``d + d^2`` on ``R^d``) at family-wise error 1e-3. Each target's key
-    depends on its name and ``seed`` only, so its row is the same whichever others run.
+    depends on ``seed`` and the target's place among the samplable built-ins, not on which
+    others run, so its row is the same in any selection.
 
     Raises:
         ConfigError: a name that is not a built-in target, or one without an exact sampler.
