@@ -253,8 +253,8 @@ def _reference_sets(target, name: str, quick: bool, key):
     exact sampler, ``FLOOR_SETS`` floor sets; for a particle system, the other chain half
     of its reference), and the reference's record for the results."""
     if not isinstance(target, ParticleSystem):
-        key_a, *keys = jax.random.split(key, 1 + FLOOR_SETS)
-        sets = [np.asarray(target.sample(k, _n_eval(quick))) for k in (key_a, *keys)]
+        keys = jax.random.split(key, 1 + FLOOR_SETS)
+        sets = [np.asarray(target.sample(k, _n_eval(quick))) for k in keys]
         return sets[0], sets[1:], None
     ref = load_reference(name)  # the default reference, where one is stored
     if ref is None:
@@ -266,28 +266,34 @@ def _reference_sets(target, name: str, quick: bool, key):
     return part_a, [part_b], record
 
 
-def _quality(x, ref_a, floor_sets, target) -> dict[str, dict[str, float]]:
-    """Every sample metric of ``x`` against ``ref_a``, beside its floor: the same metric of
-    each of ``floor_sets`` against ``ref_a``, averaged."""
+def _metrics(samples, ref_a, target) -> dict[str, float]:
+    """Every sample metric of ``samples`` against the reference ``ref_a``."""
+    samples = np.asarray(samples, np.float64)
+    if isinstance(target, MeanFree):
+        samples = np.asarray(target.remove_mean(samples), np.float64)
+    values = {"sample_w2": wasserstein2(samples, ref_a)}
+    if isinstance(target, GaussianMixture):
+        values["mode_weight_tv"] = mode_weight_tv(samples, target)
+    if isinstance(target, ManyWell):
+        values["well_fraction_error"] = well_fraction_error(samples, target)
+    if isinstance(target, ParticleSystem):
+        found = particle_metrics(samples, ref_a, target)
+        values |= {
+            k: found[k] for k in ("energy_w2", "energy_w2_dem", "distance_w2", "distance_tv")
+        }
+    return values
 
-    def measure(samples):
-        samples = np.asarray(samples, np.float64)
-        if isinstance(target, MeanFree):
-            samples = np.asarray(target.remove_mean(samples), np.float64)
-        values = {"sample_w2": wasserstein2(samples, ref_a)}
-        if isinstance(target, GaussianMixture):
-            values["mode_weight_tv"] = mode_weight_tv(samples, target)
-        if isinstance(target, ManyWell):
-            values["well_fraction_error"] = well_fraction_error(samples, target)
-        if isinstance(target, ParticleSystem):
-            found = particle_metrics(samples, ref_a, target)
-            values |= {
-                k: found[k] for k in ("energy_w2", "energy_w2_dem", "distance_w2", "distance_tv")
-            }
-        return values
 
-    values, per_set = measure(x), [measure(floor_set) for floor_set in floor_sets]
-    floors = {name: float(np.mean([found[name] for found in per_set])) for name in values}
+def _floors(ref_a, floor_sets, target) -> dict[str, float]:
+    """Each metric's floor: its mean over ``floor_sets`` against ``ref_a`` (once per target,
+    shared by every row)."""
+    per_set = [_metrics(floor_set, ref_a, target) for floor_set in floor_sets]
+    return {name: float(np.mean([found[name] for found in per_set])) for name in per_set[0]}
+
+
+def _quality(x, ref_a, floors, target) -> dict[str, dict[str, float]]:
+    """Every sample metric of ``x`` against ``ref_a``, beside its floor."""
+    values = _metrics(x, ref_a, target)
     return {name: {"value": values[name], "floor": floors[name]} for name in values}
 
 
@@ -318,7 +324,7 @@ def bench_target(name: str, quick: bool, out: Path, key, methods=("tsm",)) -> li
         ref_a = np.asarray(target.remove_mean(ref_a), np.float64)
         floor_sets = [np.asarray(target.remove_mean(s), np.float64) for s in floor_sets]
     shutil.rmtree(out / name, ignore_errors=True)  # each bench run trains afresh
-    refs = (ref_a, floor_sets)
+    refs = (ref_a, _floors(ref_a, floor_sets, target))
     rows = []
     if "tsm" in methods:
         rows += _tsm_rows(name, config, target, quick, out, refs, key_tsm)
