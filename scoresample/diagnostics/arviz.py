@@ -35,9 +35,16 @@ from .draws import centred, constrained_sites, coordinate_names, flatten_posteri
 from .netcdf import is_particles, read_groups, saved_chains
 
 with warnings.catch_warnings():
-    # ArviZ 0.2x announces its refactor with a FutureWarning once a day on import.
+    # ArviZ 0.2x announces its refactor with a FutureWarning once a day on import, and
+    # records the day in a file of the user's cache by writing ``daily_warning.tmp`` and
+    # renaming it. Two processes importing it at once on a new day (test workers, a pool)
+    # race on that rename, and the loser's import fails with FileNotFoundError; by then
+    # the winner has recorded the day, so a second import does not write it.
     warnings.simplefilter("ignore", FutureWarning)
-    import arviz as az
+    try:
+        import arviz as az
+    except FileNotFoundError:
+        import arviz as az
 
 ARVIZ_MAJOR = int(az.__version__.split(".")[0])
 
