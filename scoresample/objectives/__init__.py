@@ -13,6 +13,7 @@ from .dsm import DSM as DSM
 from .dsm import dsm_s as dsm_s
 from .esm import ESM as ESM
 from .esm import ScoreError as ScoreError
+from .esm import kde_esm as kde_esm
 from .esm import score_error as score_error
 from .ism import ISM as ISM
 from .ism import divergence_folx as divergence_folx

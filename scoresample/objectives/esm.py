@@ -4,6 +4,9 @@
 divergence itself, computable when the noised marginal is closed form (Gaussian
 mixtures). For tests and benchmarks: ESM of the exact noised score is 0.
 
+KDE-ESM (:func:`kde_esm`) is ESM against a Gaussian kernel density estimate of the data
+in place of the unknown density: the KDE is a mixture, so its noised score is exact.
+
 References:
     Hyvarinen (2005), JMLR, Eq. 2; Vincent (2011), Neural Computation (J_ESM).
 """
@@ -18,6 +21,8 @@ import jax.numpy as jnp
 
 from .._types import Position, PRNGKey, Scalar, ScoreFn
 from ..noise import NoiseProcess
+from ..targets import ExactNoisedScore
+from ..targets.kde import kde
 from ._base import LossOutput, Objective, perturb, regression
 
 
@@ -39,6 +44,20 @@ class ESM(Objective):
     def __call__(self, score_fn: ScoreFn, x: Position, t: Scalar, key: PRNGKey) -> LossOutput:
         y, _, _, _ = perturb(self.process, x, t, key)
         return regression(score_fn(y, t), self.noised_score(y, t))
+
+
+def kde_esm(process: NoiseProcess, data, bandwidth: str | float = "scott", **options) -> ESM:
+    """ESM against the noised score of a Gaussian KDE of ``data`` (``(m, d)``): at noise
+    ``(alpha, sigma)`` the KDE ``(1/m) sum_k N(x_k, h^2 I)`` becomes
+    ``(1/m) sum_k N(alpha x_k, (alpha^2 h^2 + sigma^2) I)``, whose score the network
+    regresses on. ``bandwidth``: ``"scott"``, ``"silverman"`` or ``h``
+    (:func:`scoresample.targets.kde_bandwidth`); ``options`` go to :class:`ESM`
+    (``weighting``). Each loss evaluation costs ``m`` kernel evaluations per point.
+
+    Example:
+        >>> loss = kde_esm(FixedLevel(0.1), x, bandwidth="silverman")
+    """
+    return ESM(process, ExactNoisedScore(kde(data, bandwidth), process), **options)
 
 
 class ScoreError(NamedTuple):

@@ -9,7 +9,7 @@ from ..noise import NoiseProcess
 from ._base import Objective
 from .dem import DEM
 from .dsm import DSM, dsm_s
-from .esm import ESM
+from .esm import ESM, kde_esm
 from .ism import ISM
 from .kappa import KappaMixture
 from .so3 import SO3DSM, SO3TSM
@@ -26,6 +26,7 @@ _FACTORIES = {
     "ssm": SSM,
     "ssm_vr": lambda process, **options: SSM(process, variance_reduced=True, **options),
     "esm": ESM,
+    "kde_esm": kde_esm,
     "dem": DEM,
 }
 
@@ -42,7 +43,8 @@ def make_objective(name: str, process: NoiseProcess, group=None, **options) -> O
     """Build an objective by name; ``options`` go to its constructor.
 
     Names: ``dsm``, ``dsm_s``, ``tsm``, ``kappa`` (needs ``kappa=``), ``ism``, ``ssm``,
-    ``ssm_vr``, ``esm`` (needs ``noised_score=``), ``dem`` (needs ``target=``; for
+    ``ssm_vr``, ``esm`` (needs ``noised_score=``), ``kde_esm`` (needs ``data=``; option
+    ``bandwidth``), ``dem`` (needs ``target=``; for
     :func:`scoresample.fit_data_free`). On a Lie ``group`` (a target's ``group``), ``tsm``
     and ``dsm`` are the group's (Prop. 3.3 and the heat kernel's score), with VE noise.
 

@@ -21,6 +21,8 @@ from .custom import from_numpyro as from_numpyro
 from .funnel import Funnel as Funnel
 from .funnel import funnel as funnel
 from .gaussian import Gaussian as Gaussian
+from .kde import kde as kde
+from .kde import kde_bandwidth as kde_bandwidth
 from .mixture import GaussianMixture as GaussianMixture
 from .mixture import gmm40 as gmm40
 from .mixture import mixture_1d as mixture_1d

@@ -42,6 +42,23 @@ def test_esm_from_a_config_regresses_on_the_exact_noised_score(key):
         build_objective(cfg, process, targets.dw4(), np.zeros((4, 8)))
 
 
+def test_kde_esm_from_a_config_regresses_on_the_kde_of_the_training_data(key):
+    """``objective = "kde_esm"`` with ``bandwidth`` in ``objective_options``: the loss is
+    0 for the noised KDE of the very samples it is given, and not for another set's."""
+    cfg = _score("kde_esm", weighting="uniform", objective_options={"bandwidth": 0.8})
+    process = build_process(cfg)
+    samples = np.asarray(targets.gmm40().sample(key, 64))
+    objective = build_objective(cfg, process, targets.gmm40(), samples)
+    for data, zero in ((samples, True), (samples[::-1][:32], False)):
+        kde = targets.kde(data, 0.8)
+
+        def kde_score(y, t, kde=kde):
+            return kde.noised(process.alpha(t), process.sigma(t)).score(y)
+
+        value, _ = objective(kde_score, samples[0], jnp.asarray(0.3), key)
+        assert (abs(float(value)) < 1e-6) == zero, float(value)
+
+
 def test_clean_scores_are_attached_where_the_objective_needs_them(key):
     target = targets.gmm40()
     samples = np.asarray(target.sample(key, 16))

@@ -109,6 +109,8 @@ def build_objective(cfg: ScoreConfig, process: NoiseProcess, target, samples: np
         options["kappa"] = _kappa(cfg, process, target, sigma_data)
     if cfg.objective == "esm":
         options["noised_score"] = _exact_noised_score(target, process)
+    if cfg.objective == "kde_esm":
+        options["data"] = samples  # the KDE of the training data
     group = getattr(target, "group", None)
     try:
         return make_objective(cfg.objective, process, group, **options)
