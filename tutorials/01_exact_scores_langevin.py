@@ -39,10 +39,11 @@ import json
 
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -118,8 +119,7 @@ arrows = axes[2].quiver(
 )
 fig.colorbar(arrows, ax=axes[2], label="log10 |s(x)|")
 axes[2].set(title="ncsn_toy: log density and score directions", xlabel="x[0]", ylabel="x[1]")
-fig.savefig(OUT / "score_field.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "score_field.png", dpi=110)
 
 # %% [markdown]
 # ## Langevin dynamics and the step-size convention
@@ -200,8 +200,7 @@ fig.suptitle(
     f"Langevin on 0.6 N(2, 0.5²) + 0.4 N(-2, 0.2²): {N_PARTICLES} particles, h = {STEP_SIZE}"
 )
 fig.tight_layout()
-fig.savefig(OUT / "langevin_histograms.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "langevin_histograms.png", dpi=110)
 
 # %% [markdown]
 # ## What 100 steps get right, and what they cannot

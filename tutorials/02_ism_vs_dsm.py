@@ -66,12 +66,13 @@ import time
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -228,8 +229,7 @@ for ax, (run, recorded, own_label, other_label) in zip(axes, panels, strict=True
         ax.plot(smooth(history[key_name], window), color=colour, lw=1.8, label=label)
     ax.set(title=f"trained on {run.split()[0]}, sigma = 0.01", xlabel="step", ylabel="fitting term")
     ax.legend(frameon=False)
-fig.savefig(OUT / "agreement.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "agreement.png", dpi=110)
 
 # %% [markdown]
 # The recorded DSM-S term scatters far more than ISM's divergence (one noise draw per
@@ -257,8 +257,7 @@ axes[0].set(title="fitting term (moving average)", xlabel="step", ylim=(-150, 50
 axes[1].set(title="gradient norm", xlabel="step", yscale="log")
 axes[2].set(title="norm term 1/2 |s|^2", xlabel="step")
 axes[0].legend(frameon=False, fontsize="small", ncol=2)
-fig.savefig(OUT / "sigma_sweep.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "sigma_sweep.png", dpi=110)
 
 # %% [markdown]
 # **What the table below measures.** For each run: the median gradient norm over the
@@ -324,8 +323,7 @@ twin = ax.twinx()
 twin.plot(long_steps, held_out, "o-", color="C3", label="held-out relative score error")
 twin.set(ylabel="relative score error", yscale="log")
 fig.legend(loc="lower left", frameon=False, fontsize="small")
-fig.savefig(OUT / "ism_overfitting.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "ism_overfitting.png", dpi=110)
 
 # %% [markdown]
 # ## (c) Learned score fields and the two gradients
@@ -351,8 +349,7 @@ for ax, (name, field) in zip(axes.ravel(), fields.items(), strict=True):
     ax.quiver(gx, gy, unit[:, 0], unit[:, 1], color="C0" if name == "exact" else "C3", scale=30)
     error = "" if name == "exact" else f", error {sweep[name]['error_clean']:.2f}"
     ax.set(title=f"{name}{error}", xticks=[], yticks=[])
-fig.savefig(OUT / "score_fields.png", dpi=100)
-plt.close(fig)
+save_figure(fig, OUT / "score_fields.png", dpi=100)
 
 # %% [markdown]
 # **Cosine similarity of the two gradients.** Both objectives have the same expected
@@ -416,8 +413,7 @@ axes[0].axhline(0.0, color="0.5", lw=0.6)
 axes[1].set(xscale="log", yscale="log", xlabel="sigma", ylabel="|g_DSM - g_ISM| / |g_ISM|")
 axes[1].plot(SIGMAS, 1e-2 / np.asarray(SIGMAS), color="0.5", ls=":", label="slope -1")
 axes[1].legend(frameon=False, fontsize="small")
-fig.savefig(OUT / "gradients.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "gradients.png", dpi=110)
 
 # %% [markdown]
 # The deviation of DSM's gradient from ISM's grows like $1/\sigma$ (the dotted slope),

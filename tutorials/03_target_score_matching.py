@@ -53,11 +53,12 @@ import time
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import optax
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -151,8 +152,7 @@ for ax, (name, rows) in zip(axes.ravel(), variances.items(), strict=True):
     ax.set(title=name, yscale="log", xlabel="t (cosine schedule)", ylabel="E_y Var(estimate | y)")
     ax.grid(alpha=0.3)
 axes[0, 0].legend(frameon=False)
-fig.savefig(OUT / "estimator_variance.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "estimator_variance.png", dpi=110)
 
 
 def variance_summary(rows: dict) -> dict:
@@ -253,8 +253,7 @@ for ax, w in zip(axes, WEIGHTINGS, strict=True):
     ax.set(title=f"weighting: {w}", yscale="log")
     ax.grid(alpha=0.3, axis="y")
 axes[0].set_ylabel("weighted loss at the true score (1-99%, triangle = mean)")
-fig.savefig(OUT / "loss_distributions.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "loss_distributions.png", dpi=110)
 
 # %% [markdown]
 # **Figure 2** (`loss_distributions.png`). Whatever the weighting, DSM's loss has a long
@@ -457,8 +456,7 @@ axes[3].set_yscale("symlog", linthresh=1e-3)
 for ax in axes:
     ax.grid(alpha=0.3)
 axes[0].legend(frameon=False)
-fig.savefig(OUT / "training.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "training.png", dpi=110)
 
 fx, fy = np.meshgrid(np.linspace(-5.5, 5.5, 150), np.linspace(-5.5, 5.5, 150))
 log_density = jax.vmap(mixture.log_prob)(jnp.asarray(np.stack([fx.ravel(), fy.ravel()], 1)))
@@ -479,8 +477,7 @@ for ax, (name, run) in zip(axes, training.items(), strict=True):
         ylim=(-5.5, 5.5),
         aspect="equal",
     )
-fig.savefig(OUT / "samples.png", dpi=100)
-plt.close(fig)
+save_figure(fig, OUT / "samples.png", dpi=100)
 
 # %% [markdown]
 # ## Findings

@@ -62,11 +62,12 @@ import json
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import optax
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -200,8 +201,7 @@ for ax, (name, x) in zip(axes, sample_sets.items(), strict=True):
     ax.scatter(shown[:, 0], shown[:, 1], s=2, alpha=0.4, color="C0")
     ax.set(title=f"{name}\nmass on (5, 5): {weights[name]:.2f}", xlim=(-10, 10), ylim=(-10, 10))
 fig.suptitle("Two-Gaussian toy 0.8 N((5,5), I) + 0.2 N((-5,-5), I): 1000 Langevin steps each")
-fig.savefig(OUT / "langevin_vs_annealed.png", dpi=100)
-plt.close(fig)
+save_figure(fig, OUT / "langevin_vs_annealed.png", dpi=100)
 
 # %% [markdown]
 # Plain Langevin ends with the initial split, $P(x_1 + x_2 > -\ln(4)/10)$ under
@@ -260,8 +260,7 @@ ax.set(
     title="Peaked mixture: recovered weight",
 )
 ax.legend(frameon=False)
-fig.savefig(OUT / "peaked_mixture.png", dpi=100)
-plt.close(fig)
+save_figure(fig, OUT / "peaked_mixture.png", dpi=100)
 
 # %% [markdown]
 # Two things stand out. Short or timid runs give the peaked mode *less* than its share,
@@ -307,8 +306,7 @@ ax.set(
     title="Annealed Langevin against the largest noise level",
 )
 ax.legend(frameon=False)
-fig.savefig(OUT / "sigma_first.png", dpi=100)
-plt.close(fig)
+save_figure(fig, OUT / "sigma_first.png", dpi=100)
 
 # %% [markdown]
 # The curves for the two diameters lie on top of each other once $\sigma_1$ is measured
@@ -354,8 +352,7 @@ ax.loglog(sigmas, learned_norm, "o", color="C1", label="NCSN network")
 ax.loglog(sigmas, np.sqrt(2) / sigmas, ":", color="grey", label="sqrt(d) / sigma")
 ax.set(xlabel="sigma", ylabel="RMS |s(y, sigma)|, y ~ p_sigma", title="Score norm against noise")
 ax.legend(frameon=False)
-fig.savefig(OUT / "score_norm.png", dpi=100)
-plt.close(fig)
+save_figure(fig, OUT / "score_norm.png", dpi=100)
 
 # %% [markdown]
 # ## 6. A learned score in HMC: no Metropolis test, no guarantee
@@ -507,8 +504,7 @@ axes[1].set(
     title="Final mass against step size",
 )
 axes[0].legend(frameon=False, fontsize="small")
-fig.savefig(OUT / "hmc_learned_score.png", dpi=100)
-plt.close(fig)
+save_figure(fig, OUT / "hmc_learned_score.png", dpi=100)
 
 # %% [markdown]
 # Three things happen, and only one of them is the sampler's fault.

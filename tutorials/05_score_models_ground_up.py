@@ -50,11 +50,12 @@ import time
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import optax
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -88,8 +89,7 @@ axes[0].set(title="p(x)", xlabel="x")
 axes[1].plot(x_grid[:, 0], score, color="C3")
 axes[1].axhline(0.0, color="0.6", lw=0.6)
 axes[1].set(title="score d/dx log p(x)  (the same for 7 p)", xlabel="x", ylim=(-30, 30))
-fig.savefig(OUT / "mixture_score.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "mixture_score.png", dpi=110)
 
 # %% [markdown]
 # ## 2. Fisher divergence and implicit score matching
@@ -202,8 +202,7 @@ axes[1].plot(weights, np.maximum(fisher_w, TINY), "s-", label="Fisher F(p || q_w
 axes[1].axvline(0.6, color="0.6", ls=":", label="true weight 0.6")
 axes[1].set(xlabel="weight w of the first component", yscale="log", title="divergence")
 axes[1].legend(frameon=False)
-fig.savefig(OUT / "fisher.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "fisher.png", dpi=110)
 blindness = {"fisher_at_w=0.3": fisher_w[5], "kl_at_w=0.3": kl_w[5]}
 print(f"at w = {weights[5]:.2f}: Fisher {fisher_w[5]:.2e}, KL {kl_w[5]:.3f}")
 
@@ -262,8 +261,7 @@ for name, seconds in cost.items():
 ax.set(xscale="log", yscale="log", xlabel="dimension d", ylabel="ms per step (median)")
 ax.legend(frameon=False, fontsize="small")
 ax.grid(alpha=0.3)
-fig.savefig(OUT / "ism_cost.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "ism_cost.png", dpi=110)
 
 # %% [markdown]
 # Exact ISM's time grows roughly in proportion to $d$ once the network's own cost no
@@ -334,8 +332,7 @@ ax.set(xscale="log", yscale="log", xlabel="sigma", ylabel="relative error vs cle
 ax.set_ylim(bottom=1e-3)
 ax.legend(frameon=False)
 ax.grid(alpha=0.3)
-fig.savefig(OUT / "consistency.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "consistency.png", dpi=110)
 
 # %% [markdown]
 # ## 6. Multi-noise DSM and the $\sigma^2$ weighting
@@ -412,8 +409,7 @@ for name, values in per_level.items():
     axes[1].plot(levels, values, "o-", label=f"trained with lambda = {name}")
 axes[1].set(xscale="log", yscale="log", xlabel="sigma", title="relative score error per level")
 axes[1].legend(frameon=False)
-fig.savefig(OUT / "multi_noise.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "multi_noise.png", dpi=110)
 
 # %% [markdown]
 # Unweighted, the smallest level's loss is $\sim 10^5$ times the largest's, so plain
@@ -534,8 +530,7 @@ ax.set(xscale="log", xlabel="dimension d", ylabel="relative score error", ylim=(
 ax.set_title(f"N(0, I), m = {N_KDE} points, Scott's bandwidth")
 ax.legend(frameon=False)
 ax.grid(alpha=0.3)
-fig.savefig(OUT / "kde_esm.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "kde_esm.png", dpi=110)
 
 # %% [markdown]
 # In 2-D the KDE's score is already biased by the smoothing (its error is the floor of

@@ -54,11 +54,12 @@ import json
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import optax
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -285,8 +286,7 @@ for ax, sampler in zip(axes, SAMPLERS, strict=True):
         ylim=(-45, 45),
     )
 fig.suptitle("gmm40: draws (orange) and the 40 means (x); mode-weight TV (floor)")
-fig.savefig(OUT / "gmm40_samplers.png", dpi=90)
-plt.close(fig)
+save_figure(fig, OUT / "gmm40_samplers.png", dpi=90)
 
 # %% [markdown]
 # ## DW-4 with a score learned by target score matching
@@ -453,8 +453,7 @@ axes[0].set(
 )
 axes[1].set(xlabel="interparticle distance", title="DW-4 interparticle distances")
 axes[0].legend(frameon=False, fontsize="small")
-fig.savefig(OUT / "dw4_energy_histograms.png", dpi=90)
-plt.close(fig)
+save_figure(fig, OUT / "dw4_energy_histograms.png", dpi=90)
 
 # %% [markdown]
 # On DW-4 (whose draws `summary` diagnoses after removing the centre of mass, a free

@@ -45,11 +45,12 @@ import json
 import time
 
 import jax
-import matplotlib
 import numpy as np
 import optax
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -238,7 +239,7 @@ axes[0].set(xlabel="energy E(x)", ylabel="density", title="DW-4 energies")
 axes[1].set(xlabel="interparticle distance", title="DW-4 pair distances")
 axes[0].legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(OUT / "histograms.png", dpi=120)
+save_figure(fig, OUT / "histograms.png", dpi=120)
 
 # %% [markdown]
 # ## ArviZ on the chains

@@ -50,12 +50,13 @@ import time
 
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import optax
 import scipy.optimize
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -143,7 +144,7 @@ for ax, k in zip(np.atleast_1d(axes), K_VALUES, strict=True):
 np.atleast_1d(axes)[0].set_ylabel("relative MSE against the exact score")
 np.atleast_1d(axes)[0].legend()
 fig.tight_layout()
-fig.savefig(OUT / "estimator_errors.png", dpi=120)
+save_figure(fig, OUT / "estimator_errors.png", dpi=120)
 print(
     f"{'sigma':>8}{'ESS':>8}" + "".join(f"{n:>12}" for n in IDENTITIES) + f"   (K = {K_VALUES[-1]})"
 )
@@ -197,7 +198,7 @@ for name, result in trained.items():
 ax.set(xlabel="step", ylabel="loss (running mean)", title="Training from the energy alone")
 ax.legend()
 fig.tight_layout()
-fig.savefig(OUT / "training.png", dpi=120)
+save_figure(fig, OUT / "training.png", dpi=120)
 
 # %% [markdown]
 # ## 4. Samples beside MCMC at the same number of energy evaluations
@@ -245,7 +246,7 @@ for ax, (name, x) in zip(axes, draws.items(), strict=True):
     ax.scatter(*np.asarray(x).T, s=2, label=name)
     ax.set(title=f"{name}: W2 {rows[name]['sample_w2']:.3g}", xlim=(-55, 55), ylim=(-55, 55))
 fig.tight_layout()
-fig.savefig(OUT / "samples.png", dpi=120)
+save_figure(fig, OUT / "samples.png", dpi=120)
 
 # %% [markdown]
 # ## Findings

@@ -60,12 +60,13 @@ from functools import partial
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import optax
 from numpyro.distributions.transforms import ExpTransform
 
-matplotlib.use("Agg")
+from scoresample.notebook import save_figure, use_backend
+
+use_backend()
 import matplotlib.pyplot as plt
 
 import scoresample as ss
@@ -469,8 +470,7 @@ axes[5].set(xlabel="sigma", ylabel="relative score error", title="SO(3) networks
 axes[5].legend()
 fig.suptitle("Non-additive noise, bridges, the torus and SO(3)")
 fig.tight_layout()
-fig.savefig(OUT / "nonadditive.png", dpi=110)
-plt.close(fig)
+save_figure(fig, OUT / "nonadditive.png", dpi=110)
 
 # %% [markdown]
 # ## Findings

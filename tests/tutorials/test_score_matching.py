@@ -15,15 +15,15 @@ import itertools
 
 import numpy as np
 import pytest
-from tutorial_runs import assert_figures, run
+from tutorial_runs import assert_figures, notebook_images, run
 
 #: Whole tutorials, minutes of compilation: CI runs them once, with the slow tests.
 pytestmark = pytest.mark.slow
 
 
-def run_tutorial(name, tmp_path):
+def run_tutorial(name, tmp_path, notebook=False):
     """Quick runs of these tutorials are bound by compilation: compile cheaply."""
-    return run(name, tmp_path, cheap_compilation=True)
+    return run(name, tmp_path, cheap_compilation=True, notebook=notebook)
 
 
 def test_ism_vs_dsm(tmp_path):
@@ -69,7 +69,11 @@ def test_target_score_matching(tmp_path):
 
 
 def test_score_models_ground_up(tmp_path):
-    results, out = run_tutorial("05_score_models_ground_up", tmp_path)
+    """Run as a notebook (converted by jupytext, executed in a Jupyter kernel), as a user
+    opening it would: its figures show inline, and are saved as when run as a script."""
+    results, out = run_tutorial("05_score_models_ground_up", tmp_path, notebook=True)
+    figures = ["mixture_score", "fisher", "ism_cost", "consistency", "multi_noise", "kde_esm"]
+    assert notebook_images(tmp_path / "05_score_models_ground_up.ipynb") == len(figures)
     assert results["score_of_scaled_density_difference"] < 1e-4
     assert max(abs(z) for z in results["hyvarinen_identity_z"]) < 4
     assert abs(results["hyvarinen_without_constant_z"]) > 4  # negative control
@@ -97,9 +101,7 @@ def test_score_models_ground_up(tmp_path):
     assert at_data["1"] < 0.1 and at_data["64"] > 0.95, at_data
     nets = kde["gaussian_network_error"]["16"]
     assert nets["KDE-ESM"] > 0.9 and nets["SSM-VR"] < 0.3, nets
-    assert_figures(
-        out, ["mixture_score", "fisher", "ism_cost", "consistency", "multi_noise", "kde_esm"]
-    )
+    assert_figures(out, figures)
 
 
 def test_tsm_beyond_additive_noise(tmp_path):
