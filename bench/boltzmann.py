@@ -55,8 +55,8 @@ floor: ``learned_mh`` (1.64M evaluations) sample_w2 4.41 (1.02x), distance_w2 0.
 -41.5, -24.0, and 7 of the 1000 stay above 100: they keep overlapping particles from
 their learned start (median 1196), whose forces (up to 1e10) no step size follows. The
 training data, 20,000 MALA draws, is hotter than the reference (median -30.8): the
-network learns from data whose own energies are off. Unrefined ``learned``: energy_w2 4.9e13, distance_tv 0.51; ``learned_reweighted``: ESS
-fraction 0.001.
+network learns from data whose own energies are off. Unrefined ``learned``: energy_w2
+4.9e13, distance_tv 0.51; ``learned_reweighted``: ESS fraction 0.001.
 
 Energy evaluations count everything: the training data's MCMC (warm-up included) and the
 exact scores attached to it, sampling, refinement and the energies of the weights.
