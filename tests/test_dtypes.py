@@ -60,6 +60,7 @@ def test_networks_and_every_objective(key):
         "tsm": {"clean_score": target.score},
         "kappa": {"kappa": 0.5, "clean_score": target.score},
         "esm": {"noised_score": ExactNoisedScore(target, process)},
+        "kde_esm": {"data": target.sample(key, 32)},
         "dem": {"target": target, "k": 4, "identity": "kappa", "kappa": 0.3},
     }
     x, t = jnp.array([1.0, -0.5]), jnp.asarray(0.4)

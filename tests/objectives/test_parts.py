@@ -151,6 +151,7 @@ def test_registry_builds_every_objective():
     options = {
         "kappa": {"kappa": 0.5},
         "esm": {"noised_score": exact},
+        "kde_esm": {"data": np.random.default_rng(0).normal(size=(32, 2))},
         "dem": {"target": ncsn_toy()},
     }
     for name in OBJECTIVES:
