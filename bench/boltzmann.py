@@ -10,7 +10,7 @@ methods:
   annealed Langevin on gmm40);
 - ``learned_mh``: those draws refined on the exact energy (Metropolis refinement,
   :func:`scoresample.refine`): 25 + 50 MALA steps, on LJ-13 50 + 100 HMC transitions of
-  10 leapfrog steps (``REFINE_TSM``);
+  10 leapfrog steps (``REFINE_LENNARD_JONES``);
 - ``learned_reweighted``: draws of the learned probability-flow ODE importance-weighted
   by the exact energy (:func:`scoresample.samplers.reweight`), resampled for the metrics;
   the divergence in ``log q`` is exact up to d = 32 (gmm40, many_well, dw4) and
@@ -89,6 +89,7 @@ Writes ``results.json``: a list of rows ``{"target", "method", "energy_evals", "
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -148,14 +149,13 @@ def _n_eval(quick: bool) -> int:
 #: median smallest pair distance of 0.79 (the score network's: 1.5e5 and 0.40; the
 #: data's: -31 and 0.91).
 ENERGY_NETWORK = ("lj13", "lj55")
-#: Refinement of the TSM rows' draws: 25 + 50 MALA steps, and on the Lennard-Jones
-#: systems HMC (10 leapfrog steps, 50 + 100 transitions). Measured on LJ-13 from the
-#: energy network's draws (300 draws; distance_tv floor 0.018): MALA 25 + 50, 0.57;
-#: MALA 100 + 400, 0.39; HMC 25 + 50, 0.46; HMC 50 + 100, 0.038.
-REFINE_TSM = {
-    "default": {"sampler": "mala", "num_warmup": 25, "num_steps": 50},
-    "lj13": {"sampler": "hmc", "num_warmup": 50, "num_steps": 100},
-}
+#: Metropolis refinement of the learned and data-free draws: 25 + 50 MALA steps.
+REFINE = RefineConfig(sampler="mala", num_warmup=25, num_steps=50)
+#: ... and of the TSM rows' draws on the Lennard-Jones systems: HMC (10 leapfrog steps,
+#: 50 + 100 transitions). Measured on LJ-13 from the energy network's draws (300 draws;
+#: distance_tv floor 0.018): MALA 25 + 50, 0.57; MALA 100 + 400, 0.39; HMC 25 + 50, 0.46;
+#: HMC 50 + 100, 0.038.
+REFINE_LENNARD_JONES = RefineConfig(sampler="hmc", num_warmup=50, num_steps=100)
 
 
 def _network(target: str, quick: bool) -> dict:
@@ -194,7 +194,8 @@ def _data(target: str, quick: bool) -> dict:
 
 
 def _sampler(target: str, quick: bool) -> dict:
-    """The learned sampler, with Metropolis refinement on the exact energy (``REFINE_TSM``)."""
+    """The learned sampler, with Metropolis refinement on the exact energy (``REFINE``,
+    ``REFINE_LENNARD_JONES``)."""
     n = _n_eval(quick)
     if target == "gmm40":
         sampler = {"name": "annealed_langevin", "n_chains": n} | ANNEALED_GMM40
@@ -204,8 +205,8 @@ def _sampler(target: str, quick: bool) -> dict:
             "n_chains": n,
             "n_steps": 100 if quick else 500,
         }
-    refine = REFINE_TSM["lj13" if target in ENERGY_NETWORK else "default"]
-    return sampler | {"refine": refine}
+    refine = REFINE_LENNARD_JONES if target in ENERGY_NETWORK else REFINE
+    return sampler | {"refine": dataclasses.asdict(refine)}
 
 
 def _learned_table(target: str, quick: bool) -> dict:
@@ -236,8 +237,6 @@ DATA_FREE = {
 }
 #: The data-free estimators: kappa-bar and iDEM's clipped TSI.
 DATA_FREE_ROWS = {"data_free": "kappa", "data_free_tsi": "tsi"}
-#: Metropolis refinement of the data-free draws, as the TSM rows' (25 + 50 MALA steps).
-REFINE = RefineConfig(sampler="mala", num_warmup=25, num_steps=50)
 
 
 def laplace_sigma_data(target, key) -> float:
