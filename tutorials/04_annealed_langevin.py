@@ -306,6 +306,11 @@ def _paper_cell(eps, steps) -> str:
     return " -- " if value is None else f"{value:.2f}"
 
 
+def as_json(cells) -> dict:
+    """``{eps: {T: value}}`` with string keys, ``table1[eps][T]`` in ``results.json``."""
+    return {f"{e:g}": {str(t): value for t, value in row.items()} for e, row in cells.items()}
+
+
 exact_peaked = objectives.ExactNoisedScore(peaked, table_process)
 key_table = next(keys)
 readings, escaped = {}, {}
@@ -358,22 +363,14 @@ for name, choice in technique4.items():
 for t in TABLE_T:
     print(f"  best cell at T={t:,}: ours {best_ours[t]:g}, study {best_paper[t] or '-'}")
 
-results["table1"] = {
-    f"{e:g}": {str(t): readings[closest][e][t] for t in TABLE_T} for e in TABLE_EPS
-}
-results["table1_paper"] = {
-    f"{e:g}": {str(t): v for t, v in row.items()} for e, row in TABLE1_PAPER.items()
-}
+results["table1"] = as_json(readings[closest])
+results["table1_paper"] = as_json(TABLE1_PAPER)
 results["table1_reading"] = closest
 results["table1_readings"] = {
-    name: {"rms": distance_to_paper(cells)}
-    | {f"{e:g}": {str(t): cells[e][t] for t in TABLE_T} for e in TABLE_EPS}
-    | {"escaped": {f"{e:g}": {str(t): escaped[name][e][t] for t in TABLE_T} for e in TABLE_EPS}}
+    name: {"rms": distance_to_paper(cells)} | as_json(cells) | {"escaped": as_json(escaped[name])}
     for name, cells in readings.items()
 }
-results["table1_network"] = {"rms": network_rms} | {
-    f"{e:g}": {str(t): network_cells[e][t] for t in TABLE_T} for e in TABLE_EPS
-}
+results["table1_network"] = {"rms": network_rms} | as_json(network_cells)
 results["table1_technique4"] = {
     name: {str(t): eps for t, eps in choice.items()} for name, choice in technique4.items()
 }
@@ -396,14 +393,15 @@ save_figure(fig, OUT / "peaked_mixture.png", dpi=100)
 # %% [markdown]
 # **What the readings show.** With $\sigma_L = 10^{-2}$ (the study's 2-D default, and
 # Technique 1's $\sigma_1 = D$), the first level's step $\epsilon\sigma_1^2/\sigma_L^2$ is
-# $10^4\epsilon$ times $\sigma_1^2$, and every $\epsilon \geq 10^{-3}$ is unstable: the
-# particles leave every finite value, which the study's finite cells at $10^{-2}$ rule
-# out. Technique 4 agrees, choosing $\epsilon$ of $10^{-6}$ to $10^{-8}$ there. The
-# study's $\epsilon$ range and its statement that Technique 4 "meets" its table fit
-# levels ending near $\sigma_L \approx 1$ on a mixture of this scale: with $20 \to 1$
-# Technique 4 picks $8\times 10^{-3}$, $10^{-3}$ and $4\times 10^{-4}$ for the three $T$,
-# inside the table's range. Our findings table prints the closest reading's 12 cells
-# beside the study's; `tutorials/README.md` discusses the differences.
+# $10^4\epsilon$ times $\sigma_1^2$: $\epsilon = 10^{-2}$ is unstable on both, and
+# $10^{-3}$ too with $\sigma_1 = D$ (every particle escapes), which the study's finite
+# cells at $10^{-2}$ rule out. Technique 4 agrees, choosing $\epsilon$ of $10^{-6}$ to
+# $10^{-8}$ there. The study's $\epsilon$ range and its statement that Technique 4
+# "meets" its table fit levels ending near $\sigma_L \approx 1$ on a mixture of this
+# scale: with $20 \to 1$ Technique 4 picks $8\times 10^{-3}$, $10^{-3}$ and
+# $4\times 10^{-4}$ for the three $T$, inside the table's range. Our findings table
+# prints the closest reading's 12 cells beside the study's; `tutorials/README.md`
+# discusses the differences.
 #
 # ## 4. How large must $\sigma_1$ be?
 #
