@@ -295,12 +295,14 @@ def clean_error(score_at) -> float:
     return float(jnp.sum((values - eval_scores) ** 2) / jnp.sum(eval_scores**2))
 
 
-def train_fixed(objective, sigma: float | None) -> ss.FitResult:
+def train_fixed(objective, sigma: float | None, data=target_2d) -> ss.FitResult:
+    """``initial`` trained at one level (``sigma``, or t = 0) on fresh exact draws, or on
+    a fixed ``data`` set."""
     level = {"times": 0.0} if sigma is None else {"sigmas": sigma}
     return ss.fit(
         initial,
         objective,
-        target_2d,
+        data,
         optimizer=optimizer,
         steps=STEPS,
         batch_size=BATCH,
@@ -443,28 +445,16 @@ SCOTT = float(targets.kde_bandwidth(kde_data, "scott"))
 BANDWIDTHS = {"scott": "scott", "scott/2": SCOTT / 2}
 
 
-def train_on_data(objective, **level) -> ss.FitResult:
-    return ss.fit(
-        initial,
-        objective,
-        kde_data,
-        optimizer=optimizer,
-        steps=STEPS,
-        batch_size=BATCH,
-        key=key_fit,
-        progress=False,
-        **(level or {"times": 0.0}),
-    )
-
-
 on_data = {
-    f"KDE-ESM {name}": train_on_data(objectives.kde_esm(process, kde_data, bandwidth))
+    f"KDE-ESM {name}": train_fixed(objectives.kde_esm(process, kde_data, bandwidth), None, kde_data)
     for name, bandwidth in BANDWIDTHS.items()
 }
 on_data |= {
-    "ISM": train_on_data(objectives.ISM(process, clean=True)),
-    "SSM-VR": train_on_data(objectives.SSM(process, clean=True, variance_reduced=True)),
-    "DSM 0.1": train_on_data(objectives.DSM(process), sigmas=0.1),
+    "ISM": train_fixed(objectives.ISM(process, clean=True), None, kde_data),
+    "SSM-VR": train_fixed(
+        objectives.SSM(process, clean=True, variance_reduced=True), None, kde_data
+    ),
+    "DSM 0.1": train_fixed(objectives.DSM(process), 0.1, kde_data),
 }
 data_errors = {name: clean_error(lambda x, m=run.model: m(x, 0.0)) for name, run in on_data.items()}
 kde_floor = {name: clean_error(targets.kde(kde_data, h).score) for name, h in BANDWIDTHS.items()}
@@ -480,29 +470,23 @@ print("the KDE's own score error (Scott, Scott/2):", *(f"{e:.4f}" for e in kde_f
 
 
 # %%
-def gaussian_points(d: int, key) -> jax.Array:
-    return jax.random.normal(key, (N_KDE, d))
-
-
 def relative_to_gaussian(score_at, points) -> float:
     """``E|s(x) + x|^2 / E|x|^2``: the relative error against the score of N(0, I)."""
     return float(jnp.sum((jax.vmap(score_at)(points) + points) ** 2) / jnp.sum(points**2))
 
 
 key_dims, key_fresh = next(keys), next(keys)
-kde_by_dim = {}
+kde_by_dim, nets_by_dim = {}, {}
 for d in KDE_DIMS:
-    points = gaussian_points(d, jax.random.fold_in(key_dims, d))
-    score_at = targets.kde(points).score
+    points = jax.random.normal(jax.random.fold_in(key_dims, d), (N_KDE, d))
     fresh = jax.random.normal(jax.random.fold_in(key_fresh, d), (N_SAMPLES, d))
+    score_at = targets.kde(points).score
     kde_by_dim[d] = {
         "fresh": relative_to_gaussian(score_at, fresh),
         "data": relative_to_gaussian(score_at, points),
     }
-nets_by_dim = {}
-for d in KDE_NET_DIMS:
-    points = gaussian_points(d, jax.random.fold_in(key_dims, d))
-    fresh = jax.random.normal(jax.random.fold_in(key_fresh, d), (N_SAMPLES, d))
+    if d not in KDE_NET_DIMS:
+        continue
     net = networks.ScoreMLP(d, hidden=64, depth=2, embed=0, activation="tanh", key=key_net)
     nets_by_dim[d] = {}
     for name, objective in (
