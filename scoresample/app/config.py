@@ -209,14 +209,19 @@ class RefineConfig:
     """``[sampler.refine]``: Metropolis refinement of the sampler's draws on the exact
     target (:func:`scoresample.samplers.refine`): each draw starts a chain of the refiner
     ``sampler`` with ``num_warmup`` adaptation and ``num_steps`` kept steps; the refined
-    draws are a second result, labelled ``<label>_refined``."""
+    draws are a second result, labelled ``<label>_refined``. Draws whose energy is above
+    ``max_start_energy`` (a number, or ``"data"``: the largest energy of the training
+    data) are first relaxed below it by at most ``relax_steps`` steps of capped steepest
+    descent (:func:`scoresample.samplers.relax`)."""
 
     sampler: Literal["mala", "hmc"] = "mala"
     num_steps: int = 100
     num_warmup: int = 100
+    max_start_energy: Literal["data"] | float | None = None
+    relax_steps: int = 1000
 
     def __post_init__(self):
-        _require_positive("sampler.refine", num_steps=self.num_steps)
+        _require_positive("sampler.refine", num_steps=self.num_steps, relax_steps=self.relax_steps)
         if self.num_warmup < 0:
             raise ConfigError(
                 "sampler.refine.num_warmup",

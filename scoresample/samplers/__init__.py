@@ -38,6 +38,8 @@ from .registry import SAMPLERS as SAMPLERS
 from .registry import SamplerSpec as SamplerSpec
 from .registry import make_sampler as make_sampler
 from .registry import sampler_settings as sampler_settings
+from .relax import Relaxed as Relaxed
+from .relax import relax as relax
 from .reweight import Reweighted as Reweighted
 from .reweight import importance_weights as importance_weights
 from .reweight import kish_ess as kish_ess

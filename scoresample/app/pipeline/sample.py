@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from ...chains import Chains
 from ...diagnostics import load_chains, save_chains
@@ -88,7 +89,8 @@ def sample_stage(
         results[cfg.label] = _saved(run_dir, cfg.label, target, resume, make)
         if cfg.refine is not None:
             start, key_refine = results[cfg.label], jax.random.fold_in(key_run, 1)
-            make = partial(refine_draws, cfg.refine, start, target, key_refine, progress)
+            bound = start_energy_bound(cfg.refine, target, trained, f"sampler.{cfg.label}")
+            make = partial(refine_draws, cfg.refine, start, target, key_refine, progress, bound)
             results[f"{cfg.label}_refined"] = _saved(
                 run_dir, f"{cfg.label}_refined", target, resume, make
             )
@@ -106,8 +108,28 @@ def _saved(run_dir: Path, label: str, target, resume: bool, make) -> Chains:
     return chains
 
 
-def refine_draws(cfg: RefineConfig, chains: Chains, target, key, progress: bool) -> Chains:
-    """A sampler's draws refined on the exact target; the refined chains record the
+def start_energy_bound(
+    cfg: RefineConfig, target, trained: Trained | None, where: str
+) -> float | None:
+    """``max_start_energy`` as a number: as given, or for ``"data"`` the largest energy of
+    the training samples (their exact scores were attached with it: no new cost)."""
+    if cfg.max_start_energy != "data":
+        return cfg.max_start_energy
+    if trained is None or trained.samples is None:
+        raise ConfigError(
+            f"{where}.refine.max_start_energy",
+            "is 'data' but no training samples exist",
+            "give a number, or train on data ([score.data] source other than 'energy')",
+        )
+    energies = -np.asarray(jax.vmap(target.log_prob)(np.asarray(trained.samples)))
+    return float(np.max(energies))
+
+
+def refine_draws(
+    cfg: RefineConfig, chains: Chains, target, key, progress: bool, max_start_energy=None
+) -> Chains:
+    """A sampler's draws refined on the exact target (relaxed first above
+    ``max_start_energy``, see :func:`start_energy_bound`); the refined chains record the
     gradient evaluations of the draws they started from."""
     refined = refine(
         key,
@@ -116,6 +138,8 @@ def refine_draws(cfg: RefineConfig, chains: Chains, target, key, progress: bool)
         sampler=cfg.sampler,
         num_steps=cfg.num_steps,
         num_warmup=cfg.num_warmup,
+        max_start_energy=max_start_energy,
+        relax_steps=cfg.relax_steps,
         progress=progress,
     )
     refined.settings.update(score="exact", refined_from=chains.sampler)

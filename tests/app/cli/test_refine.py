@@ -5,11 +5,16 @@ their field."""
 import json
 import tomllib
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 
+from scoresample import targets
 from scoresample.app.cli import main
-from scoresample.app.config import parse_config
+from scoresample.app.config import RefineConfig, parse_config
+from scoresample.app.pipeline.sample import start_energy_bound
+from scoresample.app.pipeline.train import Trained
 from scoresample.diagnostics import load_chains
 from scoresample.errors import ConfigError
 
@@ -62,6 +67,8 @@ def test_refined_draws_are_a_second_result(tmp_path):
         ("num_steps = 0", "sampler.refine.num_steps"),
         ("num_warmup = -1", "sampler.refine.num_warmup"),
         ("steps = 5", "sampler.0.refine.steps"),
+        ('max_start_energy = "dta"', "sampler.0.refine.max_start_energy"),
+        ("relax_steps = 0", "sampler.refine.relax_steps"),
     ],
 )
 def test_bad_refine_settings_name_their_field(refine, field):
@@ -69,3 +76,22 @@ def test_bad_refine_settings_name_their_field(refine, field):
     with pytest.raises(ConfigError) as error:
         parse_config(table)
     assert error.value.field == field
+
+
+def test_the_data_bound_is_the_largest_energy_of_the_training_samples():
+    mean, cov = np.array([0.7, -1.3]), np.array([[2.0, 0.6], [0.6, 0.5]])
+    target = targets.Gaussian(jnp.asarray(mean), jnp.asarray(cov))
+    samples = np.random.default_rng(4).multivariate_normal(mean, cov, size=50)
+    trained = Trained(model=None, process=None, history={}, samples=samples)
+    bound = start_energy_bound(RefineConfig(max_start_energy="data"), target, trained, "sampler.a")
+    expected = np.max(-scipy.stats.multivariate_normal(mean, cov).logpdf(samples))
+    np.testing.assert_allclose(bound, expected, rtol=1e-5)
+    assert start_energy_bound(RefineConfig(max_start_energy=-2.5), target, None, "x") == -2.5
+    assert start_energy_bound(RefineConfig(), target, trained, "x") is None
+
+
+def test_the_data_bound_without_training_samples_names_its_field():
+    target = targets.Gaussian(jnp.zeros(2), jnp.eye(2))
+    with pytest.raises(ConfigError) as error:
+        start_energy_bound(RefineConfig(max_start_energy="data"), target, None, "sampler.a")
+    assert error.value.field == "sampler.a.refine.max_start_energy"
