@@ -211,8 +211,8 @@ class RefineConfig:
     ``sampler`` with ``num_warmup`` adaptation and ``num_steps`` kept steps; the refined
     draws are a second result, labelled ``<label>_refined``. Draws whose energy is above
     ``max_start_energy`` (a number, or ``"data"``: the largest energy of the training
-    data) are first relaxed below it by at most ``relax_steps`` steps of capped steepest
-    descent (:func:`scoresample.samplers.relax`)."""
+    data) are first relaxed below it by at most ``relax_steps`` steps of steepest descent
+    (:func:`scoresample.samplers.relax`)."""
 
     sampler: Literal["mala", "hmc"] = "mala"
     num_steps: int = 100

@@ -13,7 +13,7 @@ normaliser.
 
 A draw the chain cannot start from (overlapping particles: energies of 1e10, forces no
 step size follows) is first relaxed below a bound on its energy, ``max_start_energy``
-(:func:`~scoresample.samplers.relax.relax`, capped steepest descent), as molecular
+(:func:`~scoresample.samplers.relax.relax`, steepest descent), as molecular
 simulation minimises a configuration before dynamics. The bound is the user's; the
 largest energy of the training data is a natural one (no equilibrium draw was above
 it).
@@ -76,7 +76,7 @@ def refine(
         mean_free: as in :func:`~scoresample.samplers.run` (particle systems are refined
             in their zero-centre-of-mass subspace).
         max_start_energy: draws with a higher energy ``-log p`` (or a non-finite one) are
-            first relaxed to it by at most ``relax_steps`` steps of capped steepest
+            first relaxed to it by at most ``relax_steps`` steps of steepest
             descent (:func:`~scoresample.samplers.relax.relax`); None: no relaxation.
         relax_steps: the most relaxation steps.
         progress: show progress bars.

@@ -12,7 +12,13 @@ import scipy.stats
 from scoresample import samplers, targets
 from scoresample.errors import ConfigError
 
-STEP = 0.05  # relax's default step
+STEP, GROW = 0.05, 1.2  # relax's first step and its growth after each accepted step
+
+
+def travelled(k: int) -> float:
+    """The length of ``k`` accepted steps from the first: 0.05 (1.2^k - 1) / 0.2 (below
+    the largest step, 1)."""
+    return STEP * (GROW**k - 1) / (GROW - 1)
 
 
 def linear_log_prob(x):
@@ -20,35 +26,39 @@ def linear_log_prob(x):
     return -x[0] + 0.0 * x[1]
 
 
-def test_a_linear_energy_is_descended_in_whole_steps_to_the_bound():
+def test_a_linear_energy_is_descended_in_growing_steps_to_the_first_point_below_the_bound():
     bound = 0.5
     # E just below, at, just above and far above the bound
     starts = np.array([[0.3, 1.7], [0.5, -2.0], [0.501, 0.4], [2.013, -0.9]], np.float32)
     relaxed = samplers.relax(linear_log_prob, starts, bound)
     expected = starts.copy()
     expected[2, 0] -= STEP  # one step: 0.451
-    expected[3, 0] -= 31 * STEP  # ceil((2.013 - 0.5) / 0.05) = 31 steps: 0.463
+    # 1.513 to go: 10 steps travel 1.298, 11 travel 1.6075, ending at 0.4055
+    assert travelled(10) < 2.013 - bound < travelled(11)
+    expected[3, 0] -= travelled(11)
     np.testing.assert_allclose(relaxed.positions, expected, atol=1e-5)
     np.testing.assert_array_equal(relaxed.positions[:2], starts[:2])  # untouched
     assert (relaxed.n_relaxed, relaxed.n_still_above) == (2, 0)
     # one evaluation per start, one per step of each point still above the bound
-    assert relaxed.grad_evals == 4 + 1 + 31
+    assert relaxed.grad_evals == 4 + 1 + 11
 
 
 def test_a_quadratic_energy_is_descended_along_each_ray_and_stops_at_the_first_step_below():
-    """E = |x - c|^2 / 2: every step moves 0.05 towards c, so a start at radius r ends
-    at radius r - 0.05 k with k = ceil((r - r_b) / 0.05), r_b = sqrt(2 b)."""
+    """E = |x - c|^2 / 2: every step moves towards c, so a start at radius r ends at
+    radius r - travelled(k) for the first k with travelled(k) >= r - r_b, r_b = sqrt(2 b)."""
     centre, bound = np.array([0.4, -1.1, 2.3]), 0.845  # r_b = 1.3
     directions = np.array([[0.6, 0.0, 0.8], [0.0, -1.0, 0.0], [2.0, 3.0, 6.0]]) / np.array(
         [[1.0], [1.0], [7.0]]
     )
-    radii = np.array([3.17, 2.03, 1.1])  # 38 steps, 15 steps, already inside
+    radii = np.array([3.17, 2.03, 1.1])  # 12 steps, 8 steps, already inside
+    steps = [12, 8, 0]
+    for radius, k in zip(radii[:2], steps, strict=False):
+        assert travelled(k - 1) < radius - 1.3 <= travelled(k) < radius  # no overshoot
     starts = centre + radii[:, None] * directions
     relaxed = samplers.relax(lambda x: -0.5 * jnp.sum((x - centre) ** 2), starts, bound)
-    steps = np.array([38, 15, 0])
-    expected = centre + (radii - STEP * steps)[:, None] * directions
+    expected = centre + (radii - [travelled(k) for k in steps])[:, None] * directions
     np.testing.assert_allclose(relaxed.positions, expected, atol=2e-5)
-    assert relaxed.grad_evals == 3 + 38 + 15
+    assert relaxed.grad_evals == 3 + 12 + 8
 
 
 def lennard_jones_pair(x):
@@ -65,9 +75,11 @@ def test_overlapping_particles_are_pulled_apart_to_the_bound_and_keep_their_cent
     relaxed = samplers.relax(lennard_jones_pair, starts, 0.0)
     moved = relaxed.positions[0]
     r = np.linalg.norm(moved[:3] - moved[3:])
-    # each particle moves 0.05 / sqrt(2) along the pair axis per step, r by 0.0707: the
-    # first step with E <= 0 ends at 1 <= r < 1.0707
-    assert 1.0 <= r < 1.0 + STEP * np.sqrt(2)
+    # each step of length l moves each particle l / sqrt(2) along the pair axis, r by
+    # sqrt(2) l; E falls while r < 2^(1/6), so every step is taken: 7 steps, r 0.18 -> 1.093
+    r0 = distance[0]
+    assert r0 + np.sqrt(2) * travelled(6) < 1.0 <= r0 + np.sqrt(2) * travelled(7) < 2 ** (1 / 6)
+    np.testing.assert_allclose(r, r0 + np.sqrt(2) * travelled(7), rtol=1e-5)
     np.testing.assert_allclose(moved[:3] + moved[3:], starts[0, :3] + starts[0, 3:], atol=1e-5)
     np.testing.assert_array_equal(relaxed.positions[1], starts[1])  # E < 0: untouched
     assert relaxed.n_still_above == 0
@@ -82,11 +94,20 @@ def test_points_without_a_finite_energy_stay_and_are_counted_as_above():
 
 def test_too_few_steps_leave_points_above_the_bound():
     starts = np.array([[2.013, 0.0]])
-    assert samplers.relax(linear_log_prob, starts, 0.5, max_steps=31).n_still_above == 0
-    assert samplers.relax(linear_log_prob, starts, 0.5, max_steps=30).n_still_above == 1
+    assert samplers.relax(linear_log_prob, starts, 0.5, max_steps=11).n_still_above == 0
+    assert samplers.relax(linear_log_prob, starts, 0.5, max_steps=10).n_still_above == 1
 
 
-@pytest.mark.parametrize("settings", [{"step": 0.0}, {"max_steps": 0}])
+def test_the_step_grows_no_further_than_max_step():
+    """From 1.0 to below -1.2 (2.2 to go) in steps 0.9, 1, 1: 3 steps, ending at -1.9;
+    uncapped (0.9, 1.08, 1.296) they would end at -2.276."""
+    relaxed = samplers.relax(linear_log_prob, np.array([[1.0, 0.0]]), -1.2, step=0.9, max_step=1)
+    np.testing.assert_allclose(relaxed.positions[0], [-1.9, 0.0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "settings", [{"step": 0.0}, {"step": 2.0, "max_step": 1.0}, {"max_steps": 0}]
+)
 def test_bad_settings_are_refused_by_name(settings):
     with pytest.raises(ConfigError, match="relax"):
         samplers.relax(linear_log_prob, np.zeros((1, 2)), 0.0, **settings)
