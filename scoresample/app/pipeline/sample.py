@@ -112,7 +112,9 @@ def start_energy_bound(
     cfg: RefineConfig, target, trained: Trained | None, where: str
 ) -> float | None:
     """``max_start_energy`` as a number: as given, or for ``"data"`` the largest energy of
-    the training samples (their exact scores were attached with it: no new cost)."""
+    the training samples. No cost is counted: the exact score attached to each point is
+    counted already, and one value-and-gradient evaluation gives its energy with it (the
+    energies are recomputed here only because the data set does not store them)."""
     if cfg.max_start_energy != "data":
         return cfg.max_start_energy
     if trained is None or trained.samples is None:
