@@ -433,11 +433,11 @@ def _tsm_rows(name, config, target, quick, out, refs, key) -> list[dict]:
         ),
         _reweighted_row(name, target, flow, data_evals, clock, refs, key_flow),
     ]
-    rows.append(_mcmc_row(name, target, rows, "mcmc_budget_matched", n, refs, key_mcmc))
+    mcmc = [_mcmc_row(name, target, rows, "mcmc_budget_matched", n, refs, key_mcmc)]
     if cfg.refine.sampler == "hmc":
         key_hmc = jax.random.fold_in(key_mcmc, 1)
-        rows.append(_refiner_row(name, target, rows[:3], cfg.refine, bound, n, refs, key_hmc))
-    return rows
+        mcmc.append(_refiner_row(name, target, rows, cfg.refine, bound, n, refs, key_hmc))
+    return rows + mcmc
 
 
 def _data_free_rows(name, target, quick, out, refs, key) -> list[dict]:
