@@ -3,8 +3,9 @@ energy alone) in quick mode.
 
 Quick mode trains 400 steps, so the learned sampler is rough; what it can show is the
 accounting and the correction: refinement by the exact energy cuts the learned energy
-error by orders of magnitude (a few draws with far-flung particles dominate it), every
-row counts its energy gradients, the budget-matched MCMC spends the refined pipeline's
+error by orders of magnitude (a few draws with far-flung particles dominate it),
+refining the resampled reweighted draws spreads their duplicates, every row counts its
+energy gradients, the budget-matched MCMC spends the costliest corrected pipeline's
 budget, Kish's ESS lies between 1 and n, and R-hat of the data chains' raw coordinates
 flags their orientations while R-hat of the invariant observables does not.
 """
@@ -26,7 +27,12 @@ def test_boltzmann_tsm(tmp_path, monkeypatch):
     assert rows["learned_mh"]["energy_w2"] < rows["learned"]["energy_w2"] / 10, rows
     assert rows["learned_mh"]["distance_tv"] < rows["learned"]["distance_tv"], rows
     assert all(floors[m] < rows["learned"][m] for m in ("energy_w2", "distance_tv")), floors
-    budget = rows["learned_mh"]["energy_evals"]
+    # resample-move pays the weights' energies and the same refinement as learned_mh
+    moved, refined = rows["learned_reweighted_mh"], rows["learned_mh"]
+    assert moved["energy_evals"] == refined["energy_evals"] + QUICK_N
+    # the refinement spreads the resampling's duplicates
+    assert moved["distance_tv"] < rows["learned_reweighted"]["distance_tv"], rows
+    budget = moved["energy_evals"]
     assert rows["learned"]["energy_evals"] < budget
     # one MALA chain per judged draw, whole steps: within one step per chain of the budget
     assert budget - 2 * QUICK_N <= rows["mcmc_budget_matched"]["energy_evals"] <= budget
