@@ -231,19 +231,39 @@ class RefineConfig:
 
 
 @dataclass
+class ReweightConfig:
+    """``[sampler.reweight]``: importance reweighting by the exact target
+    (:func:`scoresample.samplers.reweight`): as many draws as the sampler made, of the
+    probability-flow ODE of the score that drove it, each with its exact log density
+    ``log q`` (the divergence ``"exact"``, ``"hutchinson"`` or ``"auto"``: exact up to
+    d = 64; the solver's ``rtol`` and ``atol``), weighed by ``p~(x) / q(x)`` and
+    resampled: a result ``<label>_reweighted`` with Kish's ESS and ``log Z`` in its
+    settings. With ``[sampler.refine]`` the resampled draws are refined too
+    (resample-move, Gilks and Berzuini 2001): ``<label>_reweighted_refined``."""
+
+    divergence: Literal["auto", "exact", "hutchinson"] = "auto"
+    rtol: float = 1e-5
+    atol: float = 1e-5
+
+    def __post_init__(self):
+        _require_positive("sampler.reweight", rtol=self.rtol, atol=self.atol)
+
+
+@dataclass
 class SamplerConfig:
     """``[[sampler]]``: a sampler ``name``, an optional unique ``label`` for its outputs,
     which ``score`` drives it (``exact`` target or ``learned`` model; default: learned
     when one is trained and the sampler can use it), where chains start (``prior``: the
     sampler's default; ``exact``: exact samples of the target), an optional
-    ``[sampler.refine]`` correction by the exact target, and its settings (all other
-    keys, checked by the sampler)."""
+    ``[sampler.refine]`` and ``[sampler.reweight]`` corrections by the exact target, and
+    its settings (all other keys, checked by the sampler)."""
 
     name: str
     label: str | None = None
     score: Literal["exact", "learned"] | None = None
     init: Literal["prior", "exact"] = "prior"
     refine: RefineConfig | None = None
+    reweight: ReweightConfig | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
 

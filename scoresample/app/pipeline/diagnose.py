@@ -65,10 +65,13 @@ def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key)
 
     Independent particles (``chains.particles``) have ESS = n and no R-hat; draws on a
     mean-free target are centred (both by :func:`~scoresample.diagnostics.summary`).
+    Resampled importance-weighted draws are worth at most Kish's ESS of their weights
+    (``settings["kish_ess"]``), however many they are.
     """
     report = summary(chains, target)
     table = report.table
     eff = efficiency(chains, target)
+    cap = chains.settings.get("kish_ess", np.inf)
     row = {
         "label": label,
         "sampler": chains.sampler,
@@ -78,9 +81,9 @@ def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key)
         "n_grad_evals": eff.n_grad_evals,
         "warmup_grad_evals": chains.warmup_grad_evals(),
         "n_draws": int(chains.n_chains * chains.n_draws),
-        "ess_bulk_min": float(table["ess_bulk"].min()),
-        "ess_bulk_median": float(table["ess_bulk"].median()),
-        "ess_tail_min": float(table["ess_tail"].min()),
+        "ess_bulk_min": float(min(table["ess_bulk"].min(), cap)),
+        "ess_bulk_median": float(min(table["ess_bulk"].median(), cap)),
+        "ess_tail_min": float(min(table["ess_tail"].min(), cap)),
         "r_hat_max": None if chains.particles else float(table["r_hat"].max()),
         "divergences": report.n_divergent,
         "ess_per_grad_eval": eff.ess_per_grad_eval,

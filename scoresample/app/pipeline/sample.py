@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ...chains import Chains
 from ...diagnostics import load_chains, save_chains
 from ...errors import ConfigError
 from ...roles import EnergyModel
-from ...samplers import SamplerSpec, make_sampler, mean_free, refine, run
+from ...samplers import SamplerSpec, make_sampler, mean_free, refine, reweight, run
 from ...targets import ExactSampler
 from ..config import Config, RefineConfig, SamplerConfig
 from .build import build_process
@@ -46,17 +47,20 @@ def _initial_positions(cfg: SamplerConfig, target):
     return target.sample
 
 
+def _score_model(cfg: SamplerConfig, config: Config, target, trained: Trained | None):
+    """``(source, model, process, t_min)`` of the score that drives the sampler ``cfg``."""
+    source = score_source(cfg, make_sampler(cfg.name, **cfg.settings), trained)
+    if source == "learned":
+        return source, trained.model, trained.process, trained.process.t_range[0]
+    return source, target, build_process(config.score), 0.0
+
+
 def run_sampler(
     cfg: SamplerConfig, config: Config, target, trained: Trained | None, key, progress: bool
 ) -> Chains:
     """Run one configured sampler; the chains record which score drove them."""
     spec = make_sampler(cfg.name, **cfg.settings)
-    source = score_source(cfg, spec, trained)
-    if source == "learned":
-        model, process = trained.model, trained.process
-        t_min = process.t_range[0]
-    else:
-        model, process, t_min = target, build_process(config.score), 0.0
+    source, model, process, t_min = _score_model(cfg, config, target, trained)
     chains = run(
         spec,
         key,
@@ -87,6 +91,7 @@ def sample_stage(
         key_run = jax.random.fold_in(key, index)
         make = partial(run_sampler, cfg, config, target, trained, key_run, progress)
         results[cfg.label] = _saved(run_dir, cfg.label, target, resume, make)
+        bound = None
         if cfg.refine is not None:
             start, key_refine = results[cfg.label], jax.random.fold_in(key_run, 1)
             bound = start_energy_bound(cfg.refine, target, trained, f"sampler.{cfg.label}")
@@ -94,7 +99,70 @@ def sample_stage(
             results[f"{cfg.label}_refined"] = _saved(
                 run_dir, f"{cfg.label}_refined", target, resume, make
             )
+        if cfg.reweight is not None:
+            label, n = f"{cfg.label}_reweighted", results[cfg.label].flat().shape[0]
+            key_weights = jax.random.fold_in(key_run, 2)
+            make = partial(reweight_draws, cfg, config, target, trained, n, key_weights)
+            results[label] = _saved(run_dir, label, target, resume, make)
+        if cfg.reweight is not None and cfg.refine is not None:
+            start, key_move = results[label], jax.random.fold_in(key_run, 3)
+            make = partial(resample_move, cfg.refine, start, target, key_move, progress, bound)
+            results[f"{label}_refined"] = _saved(run_dir, f"{label}_refined", target, resume, make)
     return results
+
+
+def reweight_draws(
+    cfg: SamplerConfig, config: Config, target, trained: Trained | None, n: int, key
+) -> Chains:
+    """``n`` probability-flow draws of the score that drove the sampler ``cfg``, weighted
+    by the exact target and resampled (systematic): equally weighted draws, one chain of
+    particles. The settings keep Kish's ESS (``kish_ess``: what the draws are worth),
+    ``log Z`` with its bootstrap standard error
+    and interval, and the distinct draws among the resampled; the ``n`` exact energies
+    of the weights are the result's cost (``warmup_grad_evals``: one value-and-gradient
+    pass gives the energy with the force, so MCMC pays no less per point)."""
+    source, model, process, _ = _score_model(cfg, config, target, trained)
+    settings = cfg.reweight
+    key_flow, key_resample = jax.random.split(key)
+    start = time.perf_counter()
+    weighted = reweight(
+        key_flow,
+        model,
+        target,
+        n,
+        process=None if source == "learned" else process,
+        divergence=settings.divergence,
+        rtol=settings.rtol,
+        atol=settings.atol,
+    )
+    draws = np.asarray(weighted.resample(key_resample))
+    recorded = {
+        "score": source,
+        "reweighted_from": cfg.name,
+        "divergence": weighted.divergence,
+        "kish_ess": float(weighted.ess),
+        "ess_fraction": float(weighted.ess_fraction),
+        "log_z": float(weighted.log_z),
+        "log_z_stderr": float(weighted.log_z_stderr),
+        "log_z_interval": [float(v) for v in weighted.log_z_interval],
+        "distinct_draws": len(np.unique(draws, axis=0)),
+        "warmup_grad_evals": n,
+    }
+    timing = {"sampling": time.perf_counter() - start}
+    return Chains(draws[None], {}, "reweighted_flow", timing, recorded, particles=True)
+
+
+def resample_move(
+    cfg: RefineConfig, reweighted: Chains, target, key, progress: bool, max_start_energy=None
+) -> Chains:
+    """The resampled reweighted draws refined on the exact target (resample-move, Gilks
+    and Berzuini 2001): the weights set the mass between modes, which a short
+    refinement cannot move; the refinement spreads the resampling's duplicates. Its
+    warm-up count includes the weights' energies, so that ``total_grad_evals() +
+    warmup_grad_evals()`` is the whole exact-energy cost of the correction."""
+    moved = refine_draws(cfg, reweighted, target, key, progress, max_start_energy)
+    moved.settings["warmup_grad_evals"] = moved.warmup_grad_evals() + reweighted.warmup_grad_evals()
+    return moved
 
 
 def _saved(run_dir: Path, label: str, target, resume: bool, make) -> Chains:

@@ -1,6 +1,7 @@
-"""``[sampler.refine]``: a sampler's draws refined on the exact target are a second
-result, with its own chains file, metrics row and gradient count; bad settings name
-their field."""
+"""``[sampler.refine]`` and ``[sampler.reweight]``: a sampler's draws refined on the
+exact target, the probability flow of its score reweighted by the target, and those
+refined (resample-move) are further results, each with its own chains file, metrics
+row and count of evaluations; bad settings name their field."""
 
 import json
 import tomllib
@@ -37,19 +38,23 @@ step_size = 0.05
 [sampler.refine]
 num_warmup = 4
 num_steps = 6
+[sampler.reweight]
+rtol = 1e-4
+atol = 1e-4
 [diagnostics]
 n_reference = 100
 plots = false
 """
 
 
-def test_refined_draws_are_a_second_result(tmp_path):
+def test_refined_and_reweighted_draws_are_further_results(tmp_path):
     config = tmp_path / "refine.toml"
     config.write_text(CONFIG)
     out = tmp_path / "run"
     assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert sorted(metrics) == ["annealed", "annealed_refined"]
+    moved = "annealed_reweighted_refined"
+    assert sorted(metrics) == ["annealed", "annealed_refined", "annealed_reweighted", moved]
     assert metrics["annealed_refined"]["n_grad_evals"] == 100 * 6  # MALA: 1 per step
     assert metrics["annealed_refined"]["warmup_grad_evals"] == 100 * 4
     refined = load_chains(out / "chains" / "annealed_refined.nc")
@@ -58,6 +63,18 @@ def test_refined_draws_are_a_second_result(tmp_path):
     assert not np.allclose(refined.positions, start.positions)
     assert refined.settings["refined_from"] == "annealed_langevin"
     assert refined.settings["start_grad_evals"] == start.total_grad_evals()
+    # Reweighting: the exact noised score at sigma_min = 1 draws from the mixture
+    # convolved with N(0, I); the weights correct to the mixture, whose log Z is 0.
+    weighted = load_chains(out / "chains" / "annealed_reweighted.nc").settings
+    assert abs(weighted["log_z"]) < 4 * weighted["log_z_stderr"], weighted
+    assert 0.3 < weighted["ess_fraction"] < 0.99, weighted  # neither collapsed nor ignored
+    assert weighted["distinct_draws"] < 100  # resampled: duplicates
+    assert metrics["annealed_reweighted"]["ess_bulk_min"] == pytest.approx(weighted["kish_ess"])
+    assert metrics["annealed_reweighted"]["warmup_grad_evals"] == 100  # the weights' energies
+    # Resample-move: the refinement's count plus the weights' energies.
+    assert metrics[moved]["n_grad_evals"] == 100 * 6
+    assert metrics[moved]["warmup_grad_evals"] == 100 * 4 + 100
+    assert metrics[moved]["mode_weight_tv"] < metrics["annealed_refined"]["mode_weight_tv"]
 
 
 @pytest.mark.parametrize(
@@ -69,10 +86,13 @@ def test_refined_draws_are_a_second_result(tmp_path):
         ("steps = 5", "sampler.0.refine.steps"),
         ('max_start_energy = "dta"', "sampler.0.refine.max_start_energy"),
         ("relax_steps = 0", "sampler.refine.relax_steps"),
+        ('[sampler.reweight]\ndivergence = "exat"', "sampler.0.reweight.divergence"),
+        ("[sampler.reweight]\nrtol = 0", "sampler.reweight.rtol"),
     ],
 )
 def test_bad_refine_settings_name_their_field(refine, field):
-    table = tomllib.loads(CONFIG.replace("num_warmup = 4\nnum_steps = 6", refine))
+    table = CONFIG.replace("[sampler.reweight]\nrtol = 1e-4\natol = 1e-4\n", "")
+    table = tomllib.loads(table.replace("num_warmup = 4\nnum_steps = 6", refine))
     with pytest.raises(ConfigError) as error:
         parse_config(table)
     assert error.value.field == field
