@@ -308,12 +308,12 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(table: dict, overrides: list[str]) -> dict:
     """Apply ``--set`` overrides; ``sampler.KEY`` sets KEY on every sampler, and
-    ``sampler.N.KEY`` (0-based) on one."""
+    ``sampler.N.KEY`` (0-based) on one, also in its tables (``sampler.0.refine.num_steps``)."""
     for text in overrides:
         path, value = _parse_override(text)
         if path[0] == "sampler":
             samplers = table.get("sampler", [])
-            if len(path) == 3 and path[1].isdigit():
+            if len(path) >= 3 and path[1].isdigit():
                 index = int(path[1])
                 if index >= len(samplers):
                     raise ConfigError(
@@ -321,7 +321,7 @@ def apply_overrides(table: dict, overrides: list[str]) -> dict:
                         f"there are only {len(samplers)} samplers",
                         "use an index from 0",
                     )
-                samplers[index][path[2]] = value
+                _set_in(samplers[index], path[2:], value, text)
             elif len(path) == 2:
                 for sampler in samplers:
                     sampler[path[1]] = value
@@ -329,16 +329,20 @@ def apply_overrides(table: dict, overrides: list[str]) -> dict:
                 raise ConfigError(
                     f"--set {text}",
                     "is not sampler.KEY or sampler.N.KEY",
-                    "e.g. --set sampler.num_samples=100",
+                    "e.g. --set sampler.num_samples=100, or sampler.0.refine.num_steps=10",
                 )
             continue
-        node = table
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {text}", f"{part} is not a table", "check the key path")
-        node[path[-1]] = value
+        _set_in(table, path, value, text)
     return table
+
+
+def _set_in(node: dict, path: list[str], value, text: str) -> None:
+    """``node[path[0]]...[path[-1]] = value``, making the tables on the way."""
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {text}", f"{part} is not a table", "check the key path")
+    node[path[-1]] = value
 
 
 def parse_config(table: dict, overrides: list[str] = ()) -> Config:

@@ -74,6 +74,12 @@ def test_overrides():
         parse_config(_table(), ["score.training.steps"])
     with pytest.raises(ConfigError, match="only 2 samplers"):
         parse_config(_table(), ["sampler.5.step_size=1"])
+    # a sampler's own tables, by index only
+    cfg = parse_config(_table(), ["sampler.1.refine.num_steps=7", "sampler.1.reweight.rtol=0.01"])
+    assert cfg.sampler[1].refine.num_steps == 7 and cfg.sampler[1].reweight.rtol == 0.01
+    assert cfg.sampler[0].refine is None and cfg.sampler[0].reweight is None
+    with pytest.raises(ConfigError, match="sampler.N.KEY"):
+        parse_config(_table(), ["sampler.refine.num_steps=7"])
 
 
 def test_load_config_errors(tmp_path):

@@ -91,24 +91,34 @@ def sample_stage(
         key_run = jax.random.fold_in(key, index)
         make = partial(run_sampler, cfg, config, target, trained, key_run, progress)
         results[cfg.label] = _saved(run_dir, cfg.label, target, resume, make)
-        bound = None
-        if cfg.refine is not None:
-            start, key_refine = results[cfg.label], jax.random.fold_in(key_run, 1)
-            bound = start_energy_bound(cfg.refine, target, trained, f"sampler.{cfg.label}")
-            make = partial(refine_draws, cfg.refine, start, target, key_refine, progress, bound)
-            results[f"{cfg.label}_refined"] = _saved(
-                run_dir, f"{cfg.label}_refined", target, resume, make
-            )
-        if cfg.reweight is not None:
-            label, n = f"{cfg.label}_reweighted", results[cfg.label].flat().shape[0]
-            key_weights = jax.random.fold_in(key_run, 2)
-            make = partial(reweight_draws, cfg, config, target, trained, n, key_weights)
-            results[label] = _saved(run_dir, label, target, resume, make)
-        if cfg.reweight is not None and cfg.refine is not None:
-            start, key_move = results[label], jax.random.fold_in(key_run, 3)
-            make = partial(resample_move, cfg.refine, start, target, key_move, progress, bound)
-            results[f"{label}_refined"] = _saved(run_dir, f"{label}_refined", target, resume, make)
+        save = partial(_saved, run_dir, target=target, resume=resume)
+        draws = results[cfg.label]
+        results |= _corrections(cfg, config, target, trained, draws, key_run, save, progress)
     return results
+
+
+def _corrections(
+    cfg: SamplerConfig, config: Config, target, trained, draws: Chains, key, save, progress
+) -> dict[str, Chains]:
+    """The corrections of a sampler's ``draws`` by the exact target, each made (or
+    reused) by ``save(label, make)``: refinement, reweighting, and the reweighted draws
+    refined (resample-move)."""
+    label, found, bound = cfg.label, {}, None
+    if cfg.refine is not None:
+        bound = start_energy_bound(cfg.refine, target, trained, f"sampler.{label}")
+        key_refine = jax.random.fold_in(key, 1)
+        make = partial(refine_draws, cfg.refine, draws, target, key_refine, progress, bound)
+        found[f"{label}_refined"] = save(f"{label}_refined", make=make)
+    if cfg.reweight is None:
+        return found
+    n, key_weights = draws.flat().shape[0], jax.random.fold_in(key, 2)
+    make = partial(reweight_draws, cfg, config, target, trained, n, key_weights)
+    weighted = found[f"{label}_reweighted"] = save(f"{label}_reweighted", make=make)
+    if cfg.refine is not None:
+        key_move = jax.random.fold_in(key, 3)
+        make = partial(resample_move, cfg.refine, weighted, target, key_move, progress, bound)
+        found[f"{label}_reweighted_refined"] = save(f"{label}_reweighted_refined", make=make)
+    return found
 
 
 def reweight_draws(
@@ -117,10 +127,10 @@ def reweight_draws(
     """``n`` probability-flow draws of the score that drove the sampler ``cfg``, weighted
     by the exact target and resampled (systematic): equally weighted draws, one chain of
     particles. The settings keep Kish's ESS (``kish_ess``: what the draws are worth),
-    ``log Z`` with its bootstrap standard error
-    and interval, and the distinct draws among the resampled; the ``n`` exact energies
-    of the weights are the result's cost (``warmup_grad_evals``: one value-and-gradient
-    pass gives the energy with the force, so MCMC pays no less per point)."""
+    ``log Z`` with its bootstrap standard error and interval, and the number of distinct
+    draws among the resampled; the ``n`` exact energies of the weights are the result's
+    cost (``warmup_grad_evals``: one value-and-gradient pass gives the energy with the
+    force, so MCMC pays no less per point)."""
     source, model, process, _ = _score_model(cfg, config, target, trained)
     settings = cfg.reweight
     key_flow, key_resample = jax.random.split(key)

@@ -39,7 +39,10 @@ def test_model_config_runs(config, tmp_path):
     labels = []
     for sampler in tomllib.loads(text)["sampler"]:
         label = sampler.get("label", sampler["name"])
-        labels += [label, f"{label}_refined"] if "refine" in sampler else [label]
+        results = [label, f"{label}_reweighted"] if "reweight" in sampler else [label]
+        if "refine" in sampler:  # each result refined
+            results += [f"{name}_refined" for name in results]
+        labels += results
     assert sorted(metrics) == sorted(labels)
     assert all((out / "chains" / f"{label}.nc").exists() for label in labels)
     assert (out / "report.html").exists() and (out / "summary.csv").exists()
