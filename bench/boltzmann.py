@@ -493,12 +493,14 @@ def _reweighted_row(name, target, flow, data_evals, clock, refs, key) -> dict:
     resampled = flow.resample(key, n)
     metrics = _quality(resampled, *refs, target)
     metrics["ess_fraction"] = {"value": float(flow.ess_fraction), "floor": 1.0}
+    # The weights' Pareto k-hat beside them: above its threshold log Z's standard error,
+    # a moment of the same weights, is not to be trusted (one weight: about 1, always).
     if isinstance(target, KnownNormaliser):
         error = float(flow.log_z) - float(target.log_Z)
         metrics["log_z_error"] = {"value": error, "floor": float(flow.log_z_stderr)}
     seconds = clock.seconds["train"] + clock.seconds["reweight"]
     row = _row(name, "learned_reweighted", data_evals + n, seconds, metrics)
-    return row | {"divergence": flow.divergence}
+    return row | {"divergence": flow.divergence, "pareto_k": float(flow.pareto_k)}
 
 
 def _resample_move_row(name, target, flow, reweighted: dict, refiner, bound, refs, key) -> dict:

@@ -305,6 +305,7 @@ results = {
     "reference_passed": ref.checks.passed,
     "ess_fraction": reweighted.ess_fraction,
     "log_z": reweighted.log_z,
+    "pareto_k": reweighted.pareto_k,
     "data_r_hat_coordinates_max": float(coordinates_summary.table["r_hat"].max()),
     "data_r_hat_invariants_max": float(invariant_summary.table["r_hat"].max()),
     "train_seconds": train_seconds,

@@ -317,6 +317,36 @@ def ess_bulk(data, target=None) -> np.ndarray:
     return summary_table(_from_chains(Chains(chains.positions)))["ess_bulk"].to_numpy()
 
 
+def pareto_khat(log_weights) -> float:
+    """Pareto ``k``-hat of importance weights: the shape of the generalised Pareto
+    distribution fitted to the largest weights (PSIS; Vehtari et al. 2024). The weights'
+    ``1 / k`` first moments are finite: above about 0.7 even their mean's estimate is
+    unreliable, whatever the standard error says (:func:`pareto_khat_threshold`).
+
+    References:
+        Vehtari, Simpson, Gelman, Yao, Gabry (2024), Pareto smoothed importance sampling,
+        JMLR 25(72), Sec. 3.
+    """
+    log_w = np.asarray(log_weights, np.float64).ravel()
+    with warnings.catch_warnings():  # ArviZ 0.2x warns at k > 0.7; the caller reports it
+        warnings.simplefilter("ignore", UserWarning)
+        if ARVIZ_MAJOR >= 1:
+            from arviz_stats.base import array_stats
+
+            # ArviZ 1.x takes log-likelihoods as PSIS-LOO does: its log weights are their
+            # negation, so the weights' own logs go in negated.
+            _, khat = array_stats.psislw(-log_w, r_eff=1.0)
+        else:
+            _, khat = az.psislw(log_w, reff=1.0)
+    return float(khat)
+
+
+def pareto_khat_threshold(n: int) -> float:
+    """``min(1 - 1 / log10(n), 0.7)``: the largest Pareto ``k``-hat at which ``n``
+    importance-weighted draws give a reliable estimate (Vehtari et al. 2024, Sec. 3.2.4)."""
+    return float(min(1.0 - 1.0 / np.log10(n), 0.7))
+
+
 # -- netCDF files ---------------------------------------------------------------------------
 
 

@@ -9,13 +9,21 @@ generators; Kish 1965). Unlike :func:`~scoresample.samplers.refine`, reweighting
 wrong mode weights, at the price of the learned density: where ``q`` misses mass of the
 target, no weight brings it back, and the ESS says so.
 
+Kish's ESS and the delta-method standard error of ``log Z`` are themselves moments of the
+weights, and they cannot see a tail that the draws have not reached: when one weight
+dominates, the standard error is about 1 whatever the true error. The Pareto ``k``-hat of
+the largest weights (PSIS, Vehtari et al. 2024) can: above ``min(1 - 1 / log10 n, 0.7)``
+the estimates are unreliable, and :func:`reweight` warns.
+
 References:
     Noé et al. (2019), Boltzmann generators, Science 365; Kish (1965), Survey Sampling,
-    Wiley; Owen (2013), Monte Carlo theory, methods and examples, Ch. 9.
+    Wiley; Owen (2013), Monte Carlo theory, methods and examples, Ch. 9; Vehtari, Simpson,
+    Gelman, Yao, Gabry (2024), Pareto smoothed importance sampling, JMLR 25(72).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -26,6 +34,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._types import PRNGKey
+from ..diagnostics.arviz import pareto_khat, pareto_khat_threshold
 from ..errors import ConfigError, NonFiniteError
 from ..roles import LogDensityModel
 from .flow_density import flow_sample
@@ -82,8 +91,10 @@ def log_normaliser(log_w, key: PRNGKey, n_bootstrap: int = 1000) -> LogNormalise
 
 class Reweighted(eqx.Module):
     """Draws of a learned sampler with importance weights by the exact (unnormalised)
-    target: ``log_weights = log p~ - log q``, Kish's ESS, and ``log Z`` with its standard
-    error and bootstrap 95% interval. ``divergence`` says how ``log q`` was computed."""
+    target: ``log_weights = log p~ - log q``, Kish's ESS, ``log Z`` with its standard
+    error and bootstrap 95% interval, and the weights' Pareto ``k``-hat (``reliable``
+    when at most :func:`~scoresample.diagnostics.arviz.pareto_khat_threshold`).
+    ``divergence`` says how ``log q`` was computed."""
 
     draws: Float[Array, "n D"]
     log_weights: Float[Array, " n"]
@@ -94,6 +105,13 @@ class Reweighted(eqx.Module):
     log_z_stderr: float
     log_z_interval: tuple[float, float]
     divergence: str = eqx.field(static=True)
+    pareto_k: float
+
+    @property
+    def reliable(self) -> bool:
+        """Whether the Pareto ``k``-hat is at most ``min(1 - 1 / log10 n, 0.7)``: above it
+        ``log Z``, its standard error and weighted means are not to be trusted."""
+        return self.pareto_k <= pareto_khat_threshold(self.draws.shape[0])
 
     @property
     def weights(self) -> jax.Array:
@@ -142,6 +160,7 @@ def reweight(
     *,
     n_bootstrap: int = 1000,
     mean_free=None,
+    warn: bool = True,
     **flow,
 ) -> Reweighted:
     """``n`` probability-flow draws of ``score_model`` weighted by ``target.log_prob``.
@@ -158,6 +177,8 @@ def reweight(
         n_bootstrap: bootstrap resamples of the ``log Z`` interval.
         mean_free: as in :func:`~scoresample.samplers.run`; a particle target is
             reweighted in its mean-free subspace by default.
+        warn: whether to warn (RuntimeWarning) when the weights' Pareto ``k``-hat says
+            the estimates are unreliable (``Reweighted.reliable``).
         **flow: settings of :func:`flow_sample` (``process``, ``t_min``, ``divergence``,
             ``rtol``, ...).
 
@@ -181,7 +202,7 @@ def reweight(
         )
     ess = kish_ess(log_w)
     log_z = log_normaliser(log_w, boot_key, n_bootstrap)
-    return Reweighted(
+    result = Reweighted(
         drawn.draws,
         log_w,
         drawn.log_prob,
@@ -191,4 +212,21 @@ def reweight(
         log_z.stderr,
         log_z.interval,
         drawn.divergence,
+        pareto_khat(log_w),
     )
+    if warn:
+        _warn_if_unreliable(result)
+    return result
+
+
+def _warn_if_unreliable(result: Reweighted) -> None:
+    """A RuntimeWarning where the weights' Pareto ``k``-hat is above its threshold."""
+    if not result.reliable:
+        n = result.draws.shape[0]
+        warnings.warn(
+            f"reweight: the importance weights' Pareto k-hat is {result.pareto_k:.2f} (above "
+            f"{pareto_khat_threshold(n):.2f} for {n} draws): log Z, its standard error and "
+            "weighted means are unreliable; train the score longer or draw more",
+            RuntimeWarning,
+            stacklevel=3,
+        )

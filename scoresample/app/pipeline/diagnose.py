@@ -16,6 +16,7 @@ import pandas as pd
 from ..._io import write_text
 from ...chains import Chains
 from ...diagnostics import plots, sample_quality, summary
+from ...diagnostics.arviz import pareto_khat_threshold
 from ...diagnostics.metrics import efficiency
 from ...targets import ExactNoisedScore, ExactSampler, NoisedMarginal
 from .train import Trained
@@ -66,7 +67,8 @@ def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key)
     Independent particles (``chains.particles``) have ESS = n and no R-hat; draws on a
     mean-free target are centred (both by :func:`~scoresample.diagnostics.summary`).
     Resampled importance-weighted draws are worth at most Kish's ESS of their weights
-    (``settings["kish_ess"]``), however many they are.
+    (``settings["kish_ess"]``), however many they are, and a warning says when the
+    weights' Pareto ``k``-hat makes their estimates unreliable.
     """
     report = summary(chains, target)
     table = report.table
@@ -94,8 +96,23 @@ def diagnose_one(label: str, chains: Chains, target, reference, n_max: int, key)
     for name, value in quality.values.items():
         row[name] = value
         row[f"{name}_floor"] = quality.floors.get(name)
-    warnings = [f"{label}: {w}" for w in report.warnings]
+    weights = _weight_warnings(chains.settings, row["n_draws"])
+    warnings = [f"{label}: {w}" for w in report.warnings + weights]
     return SamplerDiagnosis(label, row, table, warnings)
+
+
+def _weight_warnings(settings: dict, n: int) -> list[str]:
+    """The plain-language warning of ``n`` resampled draws whose importance weights'
+    Pareto ``k``-hat is above its threshold (Vehtari et al. 2024), where ``settings``
+    record one."""
+    if settings.get("reliable", True):
+        return []
+    return [
+        f"the importance weights' Pareto k-hat is {settings['pareto_k']:.2f}, above "
+        f"{pareto_khat_threshold(n):.2f} for {n} draws: log Z, its standard error and these "
+        "draws' quality are unreliable (a few draws carry the weight); train the score "
+        "longer or reweight more draws"
+    ]
 
 
 def _match(reference, n: int):

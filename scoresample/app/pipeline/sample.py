@@ -127,7 +127,8 @@ def reweight_draws(
     """``n`` probability-flow draws of the score that drove the sampler ``cfg``, weighted
     by the exact target and resampled (systematic): equally weighted draws, one chain of
     particles. The settings keep Kish's ESS (``kish_ess``: what the draws are worth),
-    ``log Z`` with its bootstrap standard error and interval, and the number of distinct
+    ``log Z`` with its bootstrap standard error and interval, the weights' Pareto
+    ``k``-hat and whether it says these are ``reliable``, and the number of distinct
     draws among the resampled; the ``n`` exact energies of the weights are the result's
     cost (``warmup_grad_evals``: one value-and-gradient pass gives the energy with the
     force, so MCMC pays no less per point)."""
@@ -144,6 +145,7 @@ def reweight_draws(
         divergence=settings.divergence,
         rtol=settings.rtol,
         atol=settings.atol,
+        warn=False,  # the report says it (diagnose_one), from the settings below
     )
     draws = np.asarray(weighted.resample(key_resample))
     recorded = {
@@ -155,6 +157,8 @@ def reweight_draws(
         "log_z": float(weighted.log_z),
         "log_z_stderr": float(weighted.log_z_stderr),
         "log_z_interval": [float(v) for v in weighted.log_z_interval],
+        "pareto_k": float(weighted.pareto_k),
+        "reliable": bool(weighted.reliable),
         "distinct_draws": len(np.unique(draws, axis=0)),
         "warmup_grad_evals": n,
     }

@@ -14,8 +14,10 @@ import scipy.stats
 from scoresample import targets
 from scoresample.app.cli import main
 from scoresample.app.config import RefineConfig, parse_config
+from scoresample.app.pipeline.diagnose import diagnose_one
 from scoresample.app.pipeline.sample import start_energy_bound
 from scoresample.app.pipeline.train import Trained
+from scoresample.chains import Chains
 from scoresample.diagnostics import load_chains
 from scoresample.errors import ConfigError
 
@@ -69,12 +71,33 @@ def test_refined_and_reweighted_draws_are_further_results(tmp_path):
     assert abs(weighted["log_z"]) < 4 * weighted["log_z_stderr"], weighted
     assert 0.3 < weighted["ess_fraction"] < 0.99, weighted  # neither collapsed nor ignored
     assert weighted["distinct_draws"] < 100  # resampled: duplicates
+    # A proposal wider than the target bounds the weights: Pareto k-hat below 0.5, the
+    # threshold at n = 100.
+    assert weighted["pareto_k"] < 0.5 and weighted["reliable"] is True, weighted
     assert metrics["annealed_reweighted"]["ess_bulk_min"] == pytest.approx(weighted["kish_ess"])
     assert metrics["annealed_reweighted"]["warmup_grad_evals"] == 100  # the weights' energies
     # Resample-move: the refinement's count plus the weights' energies.
     assert metrics[moved]["n_grad_evals"] == 100 * 6
     assert metrics[moved]["warmup_grad_evals"] == 100 * 4 + 100
     assert metrics[moved]["mode_weight_tv"] < metrics["annealed_refined"]["mode_weight_tv"]
+
+
+@pytest.mark.parametrize("pareto_k, warned", [(0.49, False), (0.51, True)])
+def test_the_report_warns_of_weights_past_the_pareto_threshold(pareto_k, warned, key):
+    # 100 resampled draws: the threshold is 1 - 1 / log10(100) = 0.5.
+    draws = np.asarray(targets.ncsn_toy().sample(key, 100))[None]
+    settings = {"kish_ess": 40.0, "pareto_k": pareto_k, "reliable": pareto_k <= 0.5}
+    chains = Chains(draws, {}, "reweighted_flow", {}, settings, particles=True)
+    found = diagnose_one("flow", chains, targets.ncsn_toy(), None, 100, key).warnings
+    assert [w for w in found if "Pareto k-hat" in w] == (
+        [
+            f"flow: the importance weights' Pareto k-hat is {pareto_k:.2f}, above 0.50 for "
+            "100 draws: log Z, its standard error and these draws' quality are unreliable "
+            "(a few draws carry the weight); train the score longer or reweight more draws"
+        ]
+        if warned
+        else []
+    )
 
 
 @pytest.mark.parametrize(
