@@ -321,7 +321,8 @@ def pareto_khat(log_weights) -> float:
     """Pareto ``k``-hat of importance weights: the shape of the generalised Pareto
     distribution fitted to the largest weights (PSIS; Vehtari et al. 2024). The weights'
     ``1 / k`` first moments are finite: above about 0.7 even their mean's estimate is
-    unreliable, whatever the standard error says (:func:`pareto_khat_threshold`).
+    unreliable, whatever the standard error says
+    (:func:`~scoresample.samplers.reweight.pareto_khat_threshold`).
 
     References:
         Vehtari, Simpson, Gelman, Yao, Gabry (2024), Pareto smoothed importance sampling,
@@ -339,12 +340,6 @@ def pareto_khat(log_weights) -> float:
         else:
             _, khat = az.psislw(log_w, reff=1.0)
     return float(khat)
-
-
-def pareto_khat_threshold(n: int) -> float:
-    """``min(1 - 1 / log10(n), 0.7)``: the largest Pareto ``k``-hat at which ``n``
-    importance-weighted draws give a reliable estimate (Vehtari et al. 2024, Sec. 3.2.4)."""
-    return float(min(1.0 - 1.0 / np.log10(n), 0.7))
 
 
 # -- netCDF files ---------------------------------------------------------------------------

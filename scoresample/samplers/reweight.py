@@ -34,7 +34,6 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._types import PRNGKey
-from ..diagnostics.arviz import pareto_khat, pareto_khat_threshold
 from ..errors import ConfigError, NonFiniteError
 from ..roles import LogDensityModel
 from .flow_density import flow_sample
@@ -44,6 +43,12 @@ from .mean_free import resolve as resolve_mean_free
 def importance_weights(log_target, log_q) -> jax.Array:
     """Self-normalised weights ``w_i / sum_j w_j`` with ``log w = log p~ - log q``."""
     return jax.nn.softmax(jnp.asarray(log_target) - jnp.asarray(log_q))
+
+
+def pareto_khat_threshold(n: int) -> float:
+    """``min(1 - 1 / log10(n), 0.7)``: the largest Pareto ``k``-hat at which ``n``
+    importance-weighted draws give a reliable estimate (Vehtari et al. 2024, Sec. 3.2.4)."""
+    return float(min(1.0 - 1.0 / np.log10(n), 0.7))
 
 
 @jax.jit
@@ -93,7 +98,7 @@ class Reweighted(eqx.Module):
     """Draws of a learned sampler with importance weights by the exact (unnormalised)
     target: ``log_weights = log p~ - log q``, Kish's ESS, ``log Z`` with its standard
     error and bootstrap 95% interval, and the weights' Pareto ``k``-hat (``reliable``
-    when at most :func:`~scoresample.diagnostics.arviz.pareto_khat_threshold`).
+    when at most :func:`pareto_khat_threshold`).
     ``divergence`` says how ``log q`` was computed."""
 
     draws: Float[Array, "n D"]
@@ -200,6 +205,8 @@ def reweight(
         raise NonFiniteError(
             "log_weights", "are NaN for some draws", "check the target's log_prob and the score"
         )
+    from ..diagnostics.arviz import pareto_khat  # ArviZ on first use: seconds to import
+
     ess = kish_ess(log_w)
     log_z = log_normaliser(log_w, boot_key, n_bootstrap)
     result = Reweighted(

@@ -15,11 +15,11 @@ from helpers import Harmonic
 from scipy.stats import multivariate_normal
 
 from scoresample import samplers
-from scoresample.diagnostics.arviz import pareto_khat, pareto_khat_threshold
+from scoresample.diagnostics.arviz import pareto_khat
 from scoresample.noise import VE, VP
 from scoresample.samplers.flow_density import choose_divergence
 from scoresample.samplers.mean_free import MeanFreeCoordinates
-from scoresample.samplers.reweight import _warn_if_unreliable
+from scoresample.samplers.reweight import _warn_if_unreliable, pareto_khat_threshold
 
 MEAN = np.array([1.0, -0.5])
 COV = np.array([[1.0, 0.6], [0.6, 0.5]])

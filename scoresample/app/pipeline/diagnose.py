@@ -16,8 +16,8 @@ import pandas as pd
 from ..._io import write_text
 from ...chains import Chains
 from ...diagnostics import plots, sample_quality, summary
-from ...diagnostics.arviz import pareto_khat_threshold
 from ...diagnostics.metrics import efficiency
+from ...samplers.reweight import pareto_khat_threshold
 from ...targets import ExactNoisedScore, ExactSampler, NoisedMarginal
 from .train import Trained
 
