@@ -138,9 +138,7 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import scipy.optimize
 
 from scoresample._io import write_text
 from scoresample.app.config import RefineConfig, parse_config
@@ -153,6 +151,7 @@ from scoresample.diagnostics.metrics import (
     wasserstein2,
     well_fraction_error,
 )
+from scoresample.estimators import laplace_scale
 from scoresample.reference import ReferenceSettings, load_reference, reference
 from scoresample.samplers import make_sampler, refine, relax, reweight, run
 from scoresample.targets import GaussianMixture, KnownNormaliser, ManyWell, MeanFree, ParticleSystem
@@ -292,25 +291,11 @@ DATA_FREE_ROWS = {"data_free": "kappa", "data_free_tsi": "tsi"}
 
 
 def laplace_sigma_data(target, key) -> float:
-    """The within-mode scale from the energy alone: from a random start, L-BFGS to a local
-    minimum of ``E``, then ``sqrt(mean(1 / lambda))`` over the Hessian's positive
-    eigenvalues (a Laplace approximation; the zero ones of a particle system's
-    translations and rotations are left out)."""
-    energy = jax.jit(lambda x: -target.log_prob(x))
-    gradient = jax.jit(jax.grad(energy))
+    """The within-mode scale from the energy alone (:func:`~scoresample.estimators.laplace_scale`:
+    a Laplace approximation at the local minimum that L-BFGS reaches from ``1.5 N(0, I)``;
+    the zero eigenvalues of a particle system's translations and rotations left out)."""
     start = 1.5 * np.asarray(jax.random.normal(key, (target.dim,)), np.float64)
-    found = scipy.optimize.minimize(
-        lambda x: float(energy(jnp.asarray(x))),
-        start,
-        jac=lambda x: np.asarray(gradient(jnp.asarray(x)), np.float64),
-        method="L-BFGS-B",
-    )
-    hessian = np.asarray(jax.hessian(energy)(jnp.asarray(found.x)), np.float64)
-    eigenvalues = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
-    # DW-4's translations and rotation leave eigenvalues of 1e-6 to 2e-4 beside ones of 12
-    # to 67 at the minimum L-BFGS finds: 1e-3 of the largest separates them.
-    positive = eigenvalues[eigenvalues > 1e-3 * eigenvalues.max()]
-    return float(np.sqrt(np.mean(1.0 / positive)))
+    return laplace_scale(target.log_prob, start)
 
 
 def _data_free_table(target: str, estimator: str, kappa_sigma: float, quick: bool) -> dict:

@@ -52,7 +52,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import scipy.optimize
 
 from scoresample.notebook import save_figure, use_backend
 
@@ -72,25 +71,13 @@ process = noise.VE(0.01, SIGMA_MAX)
 #
 # Kappa-bar needs the scale of one mode. A user of a Boltzmann density does not know
 # it, but the energy does: descend to a local minimum and take the Laplace
-# approximation, $s^2 = \mathrm{mean}(1/\lambda)$ over the Hessian's eigenvalues. GMM-40's
+# approximation, $s^2 = \mathrm{mean}(1/\lambda)$ over the Hessian's eigenvalues
+# (`estimators.laplace_scale`). GMM-40's
 # components have standard deviation $\mathrm{softplus}(1) = 1.313$ (DEM's).
 
 
 # %%
-def laplace_scale(key) -> float:
-    """``sqrt(mean(1 / lambda))`` of the energy's Hessian at a local minimum."""
-    energy = jax.jit(lambda x: -target.log_prob(x))
-    gradient = jax.jit(jax.grad(energy))
-    start = np.asarray(20.0 * jax.random.normal(key, (2,)), np.float64)
-    found = scipy.optimize.minimize(
-        lambda x: float(energy(jnp.asarray(x))), start,
-        jac=lambda x: np.asarray(gradient(jnp.asarray(x)), np.float64), method="L-BFGS-B",
-    )  # fmt: skip
-    eigenvalues = np.linalg.eigvalsh(np.asarray(jax.hessian(energy)(jnp.asarray(found.x))))
-    return float(np.sqrt(np.mean(1.0 / eigenvalues)))
-
-
-scale = laplace_scale(next(keys))
+scale = estimators.laplace_scale(target.log_prob, 20.0 * jax.random.normal(next(keys), (2,)))
 kappa = objectives.GaussianKappa(process, scale)
 print(f"Laplace within-mode scale {scale:.3f} (the components': {np.log1p(np.e):.3f})")
 

@@ -1,0 +1,56 @@
+"""The within-mode scale from the energy alone: ``sqrt(mean(1 / lambda))`` of the energy's
+Hessian at a local minimum, checked against closed forms at generic points."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scoresample import targets
+from scoresample.errors import DataError
+from scoresample.estimators import laplace_scale
+
+COV = np.array([[2.0, 0.7, 0.0], [0.7, 0.9, -0.3], [0.0, -0.3, 0.4]])
+MEAN = np.array([1.5, -2.0, 0.3])
+
+
+def gaussian_log_prob(x):
+    centred = x - jnp.asarray(MEAN)
+    return -0.5 * centred @ jnp.linalg.solve(jnp.asarray(COV), centred) + 4.2
+
+
+def test_a_gaussian_gives_the_root_mean_variance_of_its_covariance():
+    # H = COV^-1, so mean(1 / lambda(H)) = trace(COV) / d, whatever the start.
+    expected = np.sqrt(np.trace(COV) / 3)
+    for start in ([0.0, 0.0, 0.0], [-3.0, 4.0, 2.5]):
+        assert laplace_scale(gaussian_log_prob, start) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("ratio, kept", [(1.1e-3, True), (0.9e-3, False)])
+def test_flat_directions_are_left_out_just_below_their_fraction(ratio, kept):
+    # Eigenvalues 100 and 100 * ratio about the minimum (0.4, -1): the weak one counts
+    # only above 1e-3 of the largest.
+    curvatures = jnp.array([100.0, 100.0 * ratio])
+    log_prob = lambda x: -0.5 * jnp.sum(curvatures * (x - jnp.array([0.4, -1.0])) ** 2)  # noqa: E731
+    inverse = 1.0 / np.asarray(curvatures, np.float64)
+    expected = np.sqrt(inverse.mean() if kept else inverse[0])
+    assert laplace_scale(log_prob, [0.1, 0.2]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_translation_invariant_pair_keeps_only_its_curved_direction():
+    # E = a (x0 - x1 - 1)^2 / 2 + b x2^2 / 2: eigenvalues 2a, b and 0 (the translation).
+    a, b = 3.0, 0.8
+    log_prob = lambda x: -0.5 * (a * (x[0] - x[1] - 1.0) ** 2 + b * x[2] ** 2)  # noqa: E731
+    expected = np.sqrt(0.5 * (1 / (2 * a) + 1 / b))
+    assert laplace_scale(log_prob, [0.3, 0.9, -0.4]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_gmm40_gives_its_components_scale(key):
+    # DEM's GMM-40: every component has standard deviation softplus(1) = log(1 + e).
+    start = 20.0 * jax.random.normal(key, (2,))
+    assert laplace_scale(targets.gmm40().log_prob, start) == pytest.approx(np.log1p(np.e), abs=0.01)
+
+
+def test_an_energy_without_curvature_is_refused_by_name():
+    with pytest.raises(DataError, match="start"):
+        laplace_scale(lambda x: -jnp.sum(x), [0.0, 0.0])
