@@ -133,9 +133,10 @@ def fit_data_free(
         buffer_size: points the buffer holds (filled at the start by sampling the
             untrained model, in ``ceil(buffer_size / n_chains)`` refills).
         refill_every: optimiser steps between refills.
-        steps, batch_size, key, optimizer, times, t_range, ema_decay, progress,
-        checkpoint_dir, checkpoint_every, resume, devices: as :func:`~scoresample.fit`
-            (checkpoints and progress updates fall on refills and ``checkpoint_every``).
+        steps: and ``batch_size``, ``key``, ``optimizer``, ``times``, ``t_range``,
+            ``ema_decay``, ``progress``, ``checkpoint_dir``, ``checkpoint_every``,
+            ``resume``, ``devices``: as :func:`~scoresample.fit` (checkpoints and progress
+            updates fall on refills and ``checkpoint_every``).
 
     Returns:
         A :class:`DataFreeResult`.
@@ -148,12 +149,22 @@ def fit_data_free(
         Akhound-Sadegh et al. (2024), iDEM, Alg. 1.
 
     Example:
-        >>> process = VE(0.01, 50.0)
-        >>> loss = DEM(process, target=gmm40(), k=500, identity="tsi", max_norm=1.4)
-        >>> model = Preconditioned(ScoreMLP(2, process=process, key=k1), process, 20.0)
-        >>> result = fit_data_free(model, loss, steps=3000, key=k2)
-        >>> result.ledger.total   # 3000 * 256 * 500 energy evaluations
-        384000000
+        iDEM on gmm40 (Akhound-Sadegh et al. use K = 500 proposals, 256 examples per step
+        and a buffer of 10,000; here all are small):
+
+        >>> from scoresample import networks, noise, objectives, samplers, targets
+        >>> k1, k2 = jax.random.split(jax.random.PRNGKey(0))
+        >>> process = noise.VE(0.01, 50.0)
+        >>> loss = objectives.DEM(process, target=targets.gmm40(), k=16, identity="tsi",
+        ...                       max_norm=1.4)
+        >>> network = networks.ScoreMLP(2, process=process, key=k1)
+        >>> model = objectives.Preconditioned(network, process, 20.0)
+        >>> refill = samplers.make_sampler("reverse_diffusion", n_chains=100, n_steps=20)
+        >>> result = fit_data_free(model, loss, sampler=refill, buffer_size=200,
+        ...                        refill_every=10, steps=20, batch_size=32, key=k2,
+        ...                        progress=False)
+        >>> result.ledger.total   # 20 steps * 32 examples * 16 proposals
+        10240
     """
     sampler = sampler or make_sampler("reverse_diffusion", n_chains=1000, n_steps=100)
     refill_every = positive_int(refill_every, "fit_data_free.refill_every")

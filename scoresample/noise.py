@@ -84,8 +84,8 @@ class VE(NoiseProcess):
     """Variance exploding: ``alpha = 1``, ``sigma(t) = sigma_min (sigma_max / sigma_min)^t``.
 
     Example:
-        >>> VE(0.01, 10.0).sigma(0.5)   # geometric midpoint sqrt(0.01 * 10)
-        Array(0.31622776, dtype=float32, weak_type=True)
+        >>> float(VE(0.01, 10.0).sigma(0.5))   # geometric midpoint sqrt(0.01 * 10)
+        0.3162...
     """
 
     sigma_min: float = eqx.field(static=True)
@@ -191,7 +191,8 @@ class FixedLevel(NoiseProcess):
 
 
 def geometric_levels(sigma_first: float, sigma_last: float, n_levels: int) -> jax.Array:
-    """Noise levels ``sigma_1 > ... > sigma_L`` in geometric progression (NCSN).
+    """Noise levels from ``sigma_1 = sigma_first`` down to ``sigma_L = sigma_last`` in geometric
+    progression (NCSN).
 
     ``sigma_i = sigma_1 (sigma_L / sigma_1)^((i - 1) / (L - 1))``; Song & Ermon (2019), Sec. 4.2.
     """

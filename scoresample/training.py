@@ -236,9 +236,14 @@ def fit(
             last checkpoint written stays in place).
 
     Example:
-        >>> result = fit(ScoreMLP(2, key=k1), DSM(VE()), samples, steps=2000, key=k2)
+        >>> from scoresample import datasets, networks, noise, objectives
+        >>> k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+        >>> samples = datasets.two_moons(k1, 512)
+        >>> model = networks.ScoreMLP(2, key=k2)
+        >>> result = fit(model, objectives.DSM(noise.VE()), samples, steps=200, key=k3,
+        ...              progress=False)
         >>> result.history["loss"].shape, result.model.process
-        ((2000,), VE(sigma_min=0.01, sigma_max=10.0))
+        ((200,), VE(sigma_min=0.01, sigma_max=10.0))
     """
     steps = positive_int(steps, "fit.steps")
     chunk_size = positive_int(chunk_size, "fit.chunk_size")

@@ -230,7 +230,7 @@ def to_inference_data(data, target=None):
         DataError: for any other input, naming what is accepted.
 
     Example:
-        >>> idata = to_inference_data(chains, target)
+        >>> idata = to_inference_data(np.zeros((4, 100, 3)))  # (chain, draw, dim)
         >>> idata["posterior"]["x"].dims
         ('chain', 'draw', 'dim')
     """

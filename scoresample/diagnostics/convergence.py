@@ -292,8 +292,15 @@ def summary(data, target=None, *, particles: bool | None = None) -> ChainSummary
         Betancourt (2016), arXiv:1604.00695, Eq. 7 (E-BFMI).
 
     Example:
-        >>> report = summary(mcmc)  # a NumPyro MCMC, an InferenceData, Chains, a path...
-        >>> report.table.loc["mu", "r_hat"], report.warnings
+        Four chains of 500 draws as an array ``(chain, draw, dim)``; a NumPyro ``MCMC``, an
+        InferenceData, our Chains or a netCDF path work the same way:
+
+        >>> draws = np.random.default_rng(0).normal(size=(4, 500, 2))
+        >>> report = summary(draws)
+        >>> list(report.table.index), report.warnings
+        (['x[0]', 'x[1]'], [])
+        >>> bool((report.table["r_hat"] < 1.01).all())
+        True
     """
     idata = prepared(data, target)
     posterior = group(idata, "posterior")

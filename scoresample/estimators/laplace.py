@@ -43,8 +43,12 @@ def laplace_scale(log_prob: Callable, start, *, flat_fraction: float = FLAT_FRAC
         The within-mode scale ``s`` (one number; kappa-bar's ``score.kappa_sigma``).
 
     Example:
-        >>> laplace_scale(targets.gmm40().log_prob, 20.0 * jax.random.normal(key, (2,)))
-        1.313...
+        gmm40's modes are ``N(mu_k, softplus(1)^2 I)``, so the scale is softplus(1) = 1.3133:
+
+        >>> from scoresample.targets import gmm40
+        >>> start = 20.0 * jax.random.normal(jax.random.PRNGKey(0), (2,))
+        >>> round(laplace_scale(gmm40().log_prob, start), 2)
+        1.31
     """
     energy = jax.jit(lambda x: -log_prob(x))
     gradient = jax.jit(jax.grad(energy))

@@ -182,6 +182,7 @@ class EGNNScore(ScoreNetwork):
         key: PRNG key for the initial weights.
 
     Example:
+        >>> key = jax.random.PRNGKey(0)
         >>> model = EGNNScore(4, 2, hidden=64, n_layers=4, key=key)   # DW-4
         >>> model(jnp.zeros(8), 0.5).shape
         (8,)
@@ -246,6 +247,7 @@ class EGNNEnergy(EnergyNetwork):
     score) is divided by ``sigma(t)``.
 
     Example:
+        >>> key = jax.random.PRNGKey(0)
         >>> model = EGNNEnergy(4, 2, hidden=64, n_layers=4, key=key)   # DW-4
         >>> model.energy(jnp.ones(8), 0.5).shape, model(jnp.ones(8), 0.5).shape
         ((), (8,))

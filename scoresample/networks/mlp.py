@@ -119,6 +119,7 @@ class ScoreMLP(ScoreNetwork):
         key: PRNG key for the initial weights.
 
     Example:
+        >>> key = jax.random.PRNGKey(0)
         >>> model = ScoreMLP(2, hidden=128, depth=3, activation="silu", key=key)
         >>> model(jnp.zeros(2), 0.5).shape
         (2,)

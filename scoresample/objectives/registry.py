@@ -49,7 +49,11 @@ def make_objective(name: str, process: NoiseProcess, group=None, **options) -> O
     and ``dsm`` are the group's (Prop. 3.3 and the heat kernel's score), with VE noise.
 
     Example:
-        >>> make_objective("ism", VE(0.01, 10.0), divergence="hutchinson", n_probes=2)
+        >>> from scoresample.noise import VE
+        >>> loss = make_objective("dsm", VE(0.01, 10.0))
+        >>> value, aux = loss(lambda y, t: -y, jnp.ones(2), 0.5, jax.random.PRNGKey(0))
+        >>> value.shape, sorted(aux)
+        ((), ['fitting', 'norm'])
     """
     factories = _FACTORIES if group is None else _ON_GROUP[group.name]
     if name not in factories:

@@ -269,8 +269,9 @@ def flow_sample(
     Args:
         key: PRNG key.
         n: number of draws.
-        score_model, noised_score, process, t_min, t_max, divergence, mean_free, rtol,
-            atol, max_steps, chunk_size: as in :func:`flow_log_density`.
+        score_model: and ``noised_score``, ``process``, ``t_min``, ``t_max``,
+            ``divergence``, ``mean_free``, ``rtol``, ``atol``, ``max_steps``,
+            ``chunk_size``: as in :func:`flow_log_density`.
         dim: dimension of positions, where the score model does not know it.
 
     Returns:

@@ -90,8 +90,13 @@ def refine(
         draws in ``settings["relaxed_starts"]``).
 
     Example:
-        >>> refined = refine(key, learned.flat(), targets.dw4(), num_steps=200)
+        >>> from scoresample.targets import dw4
+        >>> learned = 2.0 * jax.random.normal(jax.random.PRNGKey(0), (16, 8))  # 16 draws
+        >>> refined = refine(jax.random.PRNGKey(1), learned, dw4(), num_warmup=20, num_steps=50)
+        >>> refined.positions.shape  # the 16 refined draws, as one chain of particles
+        (1, 16, 8)
         >>> refined.total_grad_evals() + refined.warmup_grad_evals()  # its energy cost
+        1120
     """
     if sampler not in REFINERS:
         raise ConfigError(

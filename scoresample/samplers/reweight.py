@@ -191,8 +191,18 @@ def reweight(
         :class:`Reweighted`.
 
     Example:
-        >>> result = reweight(key, network, targets.dw4(), 2000)
-        >>> result.ess_fraction, result.log_z, result.resample(key)
+        A target whose noised marginals are exact stands in for a trained network
+        (``reweight(key, network, target, n)``): its flow is exact, so the weights are
+        equal and ``log Z`` is the target's, 0.
+
+        >>> from scoresample.noise import VP
+        >>> from scoresample.targets import ncsn_toy
+        >>> target = ncsn_toy()
+        >>> result = reweight(jax.random.PRNGKey(0), target, target, 500, process=VP())
+        >>> bool(result.ess_fraction > 0.99), bool(abs(result.log_z) < 0.01), result.reliable
+        (True, True, True)
+        >>> result.resample(jax.random.PRNGKey(1)).shape
+        (500, 2)
     """
     if not isinstance(target, LogDensityModel):
         raise ConfigError("target", "has no log_prob", "pass the exact target to reweight by")

@@ -120,11 +120,22 @@ def run(
         DataError: the model's output has the wrong shape, or the starting points do.
 
     Example:
-        >>> chains = run(make_sampler("nuts", num_warmup=500), jax.random.PRNGKey(0),
-        ...              ncsn_toy(), initial_positions=ncsn_toy().sample)
+        >>> from scoresample.targets import ncsn_toy
+        >>> target = ncsn_toy()
+        >>> spec = make_sampler("nuts", num_warmup=100, num_samples=200, n_chains=2)
+        >>> chains = run(spec, jax.random.PRNGKey(0), target, initial_positions=target.sample,
+        ...              progress=False)
         >>> chains.positions.shape
-        (4, 1000, 2)
-        >>> run(blackjax.mala(lambda x: -0.5 * x @ x, 0.5), key, initial_positions=x0)
+        (2, 200, 2)
+
+        Any BlackJAX algorithm runs the same way:
+
+        >>> import blackjax
+        >>> mala = blackjax.mala(lambda x: -0.5 * x @ x, 0.5)
+        >>> chains = run(make_sampler(mala, num_samples=100), jax.random.PRNGKey(1),
+        ...              initial_positions=jnp.zeros((4, 3)), progress=False)
+        >>> chains.positions.shape
+        (4, 100, 3)
     """
     spec = sampler if isinstance(sampler, SamplerSpec) else make_sampler(sampler)
     if spec.algorithm is not None and (model, log_prob, score, noised_score) != (None,) * 4:

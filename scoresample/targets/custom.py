@@ -99,6 +99,8 @@ def from_numpyro(model: Callable, *args, seed: int = 0, **kwargs) -> NumPyroTarg
     Discrete latent sites are not supported (marginalise them out first).
 
     Example:
+        >>> import numpyro
+        >>> import numpyro.distributions as dist
         >>> def model(y):
         ...     mu = numpyro.sample("mu", dist.Normal(0, 5))
         ...     numpyro.sample("y", dist.Normal(mu, 1), obs=y)

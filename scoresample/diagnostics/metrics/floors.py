@@ -145,7 +145,16 @@ def sample_quality(
         A :class:`QualityReport`; ``print`` it for a table.
 
     Example:
-        >>> print(sample_quality(samples, gmm40(), jax.random.PRNGKey(0)))
+        >>> from scoresample.targets import gmm40
+        >>> target = gmm40()
+        >>> samples = target.sample(jax.random.PRNGKey(0), 500)  # exact: at the floors
+        >>> report = sample_quality(samples, target, jax.random.PRNGKey(1))
+        >>> sorted(report.values)
+        ['energy_distance', 'ksd', 'mmd2', 'mode_weight_tv', 'sliced_w2', 'w2']
+        >>> print(report)  # doctest: +SKIP
+        metric                 value       floor   (n = 500)
+        mmd2              -0.0002626  -0.0002218
+        ...
     """
     x = as_samples(pooled_draws(samples), "samples")
     exact = isinstance(target, ExactSampler)
