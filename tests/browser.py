@@ -32,7 +32,9 @@ CHROMIUM_FLAGS = [
 PROBE = """<script>window.addEventListener('load', () => {
   const imgs = [...document.images].map(
     i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);
-  document.body.setAttribute('data-render', JSON.stringify({images: imgs, title: document.title}));
+  const h1 = document.querySelector('h1');
+  document.body.setAttribute('data-render', JSON.stringify(
+    {images: imgs, title: document.title, h1: h1 ? h1.textContent : null}));
 });</script>"""
 
 
@@ -45,7 +47,8 @@ def chromium() -> str:
 
 
 def render(page: Path) -> dict:
-    """``{"images": [[src, loaded], ...], "title": ...}`` for ``page`` in Chromium."""
+    """``{"images": [[src, loaded], ...], "title": ..., "h1": ...}`` for ``page`` in
+    Chromium (``h1``: the first heading's text, or None)."""
     probe = page.with_name(f".probe-{page.name}")
     probe.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
     try:
