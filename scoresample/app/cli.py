@@ -230,7 +230,7 @@ def _add_reference_parser(sub, fmt) -> None:
         epilog="Stored with its settings, seed and checks in the user cache directory\n"
         "($SCORESAMPLE_CACHE, else ~/.cache/scoresample) and reused by every later call with\n"
         "the same settings; options left out take the target's defaults\n"
-        "(scoresample.reference.DEFAULTS). Exit status 1 when a check fails.\n"
+        "(scoresample.reference.DEFAULTS). Exit status 1 when a check fails.\n\n"
         "examples:\n  scoresample reference dw4\n  scoresample reference lj13 --chains 32",
     )
     p.add_argument("target", choices=("dw4", "lj13", "lj55"), help="the particle target")
