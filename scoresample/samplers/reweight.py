@@ -236,14 +236,19 @@ def reweight(
     return result
 
 
+def unreliable_weights_message(pareto_k: float, n: int) -> str:
+    """Why ``n`` importance weights whose Pareto ``k``-hat is above its threshold cannot be
+    trusted, in words: ``reweight``'s warning and the report's."""
+    return (
+        f"the importance weights' Pareto k-hat is {pareto_k:.2f}, above "
+        f"{pareto_khat_threshold(n):.2f} for {n} draws: log Z, its standard error, weighted "
+        "means and resampled draws are unreliable (a few draws carry the weight); train the "
+        "score longer or reweight more draws"
+    )
+
+
 def _warn_if_unreliable(result: Reweighted) -> None:
     """A RuntimeWarning where the weights' Pareto ``k``-hat is above its threshold."""
     if not result.reliable:
-        n = result.draws.shape[0]
-        warnings.warn(
-            f"reweight: the importance weights' Pareto k-hat is {result.pareto_k:.2f} (above "
-            f"{pareto_khat_threshold(n):.2f} for {n} draws): log Z, its standard error and "
-            "weighted means are unreliable; train the score longer or draw more",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        message = unreliable_weights_message(result.pareto_k, result.draws.shape[0])
+        warnings.warn(f"reweight: {message}", RuntimeWarning, stacklevel=3)

@@ -17,7 +17,7 @@ from ..._io import write_text
 from ...chains import Chains
 from ...diagnostics import plots, sample_quality, summary
 from ...diagnostics.metrics import efficiency
-from ...samplers.reweight import pareto_khat_threshold
+from ...samplers.reweight import unreliable_weights_message
 from ...targets import ExactNoisedScore, ExactSampler, NoisedMarginal
 from .train import Trained
 
@@ -107,12 +107,7 @@ def _weight_warnings(settings: dict, n: int) -> list[str]:
     record one."""
     if settings.get("reliable", True):
         return []
-    return [
-        f"the importance weights' Pareto k-hat is {settings['pareto_k']:.2f}, above "
-        f"{pareto_khat_threshold(n):.2f} for {n} draws: log Z, its standard error and these "
-        "draws' quality are unreliable (a few draws carry the weight); train the score "
-        "longer or reweight more draws"
-    ]
+    return [unreliable_weights_message(settings["pareto_k"], n)]
 
 
 def _match(reference, n: int):

@@ -92,8 +92,9 @@ def test_the_report_warns_of_weights_past_the_pareto_threshold(pareto_k, warned,
     assert [w for w in found if "Pareto k-hat" in w] == (
         [
             f"flow: the importance weights' Pareto k-hat is {pareto_k:.2f}, above 0.50 for "
-            "100 draws: log Z, its standard error and these draws' quality are unreliable "
-            "(a few draws carry the weight); train the score longer or reweight more draws"
+            "100 draws: log Z, its standard error, weighted means and resampled draws are "
+            "unreliable (a few draws carry the weight); train the score longer or reweight "
+            "more draws"
         ]
         if warned
         else []
