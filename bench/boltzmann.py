@@ -73,16 +73,21 @@ reference (median -30.8 against -43.3), but equilibrated data (NUTS, 21.2M
 evaluations; median -43.4) did not help the learned rows either. Unrefined ``learned``:
 energy_w2 4.9e13, distance_tv 0.51; ``learned_reweighted``: ESS fraction 0.001.
 
-DW-4 (``--targets dw4``, seed 0, the same refinement), ratios to the floor:
-``learned_mh`` (1.64M) sample_w2 0.98x, energy_w2 0.188 (2.1x), distance_w2 0.374
-(13x), distance_tv 0.0997 (1.09x); MALA at the same count 1.01x, 0.201 (2.2x), 0.557
-(20x), 0.128 (1.40x); HMC from N(0, I) 0.98x, 0.160 (1.8x), 0.435 (15x), 0.107
-(1.17x). ``learned_reweighted`` (141k, ESS fraction 0.24): 1.23x, 0.219 (2.5x), 0.174
-(6.2x), 0.123 (1.34x): the weights move mass between the wells, which 150 local
-transitions do not. Joined, ``learned_reweighted_mh`` (1.64M) is the best row on every
-metric: 0.97x, 0.123 (1.38x), 0.156 (5.6x), 0.0910 (0.99x), and energy_w2_dem 0.0151
-(iDEM's 0.59 in the re-evaluation), against the better MCMC row's 0.160, 0.435 and
-0.107 at the same count.
+DW-4 (``--targets dw4``, seed 0, the same refinement; reverse diffusion on the log-SNR
+grid, ``LOG_SNR_GRID``), ratios to the floor: ``learned`` (140k) energy_w2 3.5 (39x),
+energy_w2_dem 12.3, distance_w2 0.647 (23x), distance_tv 0.204 (2.2x): the score's own
+error (the probability flow's unweighted draws give the same, 3.22 and 0.51), where the
+uniform grid's outliers had made energy_w2 5.9 and, in a second run, 3.4e4.
+``learned_mh`` (1.64M) energy_w2 0.154 (1.72x), distance_w2 0.337 (12x), distance_tv
+0.0877 (0.96x); ``learned_reweighted`` (141k, ESS fraction 0.27): 0.204 (2.3x), 0.115
+(4.1x), 0.137 (1.49x); ``learned_reweighted_mh`` (1.64M): 0.178 (2.0x), 0.108 (3.8x),
+0.0883 (0.96x), energy_w2_dem 0.0318 (iDEM's 0.59 in the re-evaluation); MALA at the
+same count 0.145 (1.62x), 0.527 (19x), 0.125 (1.36x); HMC from N(0, I) 0.157 (1.76x),
+0.413 (15x), 0.108 (1.18x). On energy_w2 every row at this count is within 1.6-2.0x of
+the floor, MCMC included: at 1000 draws that metric's differences under about 1.5x are
+noise (the previous run, on the uniform grid: resample-move 0.123, 1.38x, and 0.0910).
+The weights move mass between the wells, which 150 local transitions do not: the
+reweighted rows are 3-5x closer on distance_w2 than MCMC from either start.
 
 gmm40 (12,000 training steps, annealed Langevin 20 x 200; seeds 0, 1, 2, each against
 its own floor): ``learned`` (20k evaluations) sample_w2 0.80x, 1.19x, 1.47x (mean
@@ -184,6 +189,12 @@ def _n_eval(quick: bool) -> int:
     return QUICK_N_EVAL if quick else N_EVAL
 
 
+#: Reverse diffusion's steps uniform in log SNR rather than in t. On DW-4 (seed 0, 1000
+#: draws, 500 steps, the same trained score) the uniform grid's last steps throw a few
+#: draws far out: energy_w2 3.4e4 and distance_w2 1.38; on the log-SNR grid 3.15 and 0.48,
+#: as with 2000 uniform steps (2.89, 0.51) and as the probability flow's own draws, before
+#: weighting (3.22, 0.51): what is left is the score's error, not the sampler's.
+LOG_SNR_GRID = ("dw4",)
 #: Particle systems whose network is an energy (score = -grad E) rather than a score.
 #: LJ-13 with a 3 x 32 EGNN (2000 steps, MCMC data): at sigma = 0.01 the energy network's
 #: force has a median relative error of 0.16 against the clean force, the score network's
@@ -256,6 +267,8 @@ def _sampler(target: str, quick: bool) -> dict:
             "n_chains": n,
             "n_steps": 100 if quick else 500,
         }
+        if target in LOG_SNR_GRID:
+            sampler["time_grid"] = "log_snr"
     refine = REFINE_PARTICLES if target in PARTICLES else REFINE
     return sampler | {"refine": dataclasses.asdict(refine)}
 
