@@ -5,10 +5,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.optimize
 
 from scoresample import targets
 from scoresample.errors import DataError
-from scoresample.estimators import laplace_scale
+from scoresample.estimators import laplace_fit, laplace_scale
 
 COV = np.array([[2.0, 0.7, 0.0], [0.7, 0.9, -0.3], [0.0, -0.3, 0.4]])
 MEAN = np.array([1.5, -2.0, 0.3])
@@ -54,3 +55,19 @@ def test_gmm40_gives_its_components_scale(key):
 def test_an_energy_without_curvature_is_refused_by_name():
     with pytest.raises(DataError, match="start"):
         laplace_scale(lambda x: -jnp.sum(x), [0.0, 0.0])
+
+
+def test_the_fit_counts_lbfgs_evaluations_and_one_gradient_per_coordinate():
+    # The expected count from SciPy's own run of the same descent (an independent L-BFGS
+    # call on the Gaussian), plus d = 3 for the Hessian.
+    start = np.array([-3.0, 4.0, 2.5])
+    energy = lambda x: float(-gaussian_log_prob(jnp.asarray(x)))  # noqa: E731
+    gradient = jax.grad(lambda x: -gaussian_log_prob(x))
+    own = scipy.optimize.minimize(
+        energy, start, jac=lambda x: np.asarray(gradient(jnp.asarray(x)), np.float64),
+        method="L-BFGS-B",
+    )  # fmt: skip
+    found = laplace_fit(gaussian_log_prob, start)
+    assert found.energy_evals == own.nfev + own.njev + 3
+    np.testing.assert_allclose(found.minimum, MEAN, atol=1e-4)
+    assert found.scale == laplace_scale(gaussian_log_prob, start)

@@ -174,7 +174,10 @@ class ScoreConfig:
 
     ``weighting`` names a ``lambda(t)`` (``sigma2``, ``uniform``, ``edm``, ``tsm``...);
     ``kappa`` is ``"gaussian"`` (``kappa_t`` from ``kappa_sigma``, default ``sigma_data``;
-    for a multimodal target the within-mode scale, kappa-bar's choice), ``"bar"``
+    for a multimodal target the within-mode scale, kappa-bar's choice; ``kappa_sigma =
+    "laplace"`` measures it on the energy alone, :func:`scoresample.estimators.laplace_fit`
+    from a training point, or from ``sigma_data`` times a normal draw when training from the
+    energy; its evaluations count with the data's), ``"bar"``
     (kappa-bar of a Gaussian-mixture target) or a constant; ``sigma_data`` defaults to
     the data's RMS standard deviation; ``objective_options`` go to the objective (e.g.
     ``divergence = "hutchinson"`` for ISM)."""
@@ -187,7 +190,7 @@ class ScoreConfig:
     weighting: str | None = None
     kappa: str | float = "gaussian"
     sigma_data: float | None = None
-    kappa_sigma: float | None = None
+    kappa_sigma: float | Literal["laplace"] | None = None
     objective_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -196,7 +199,7 @@ class ScoreConfig:
             sigma_min=self.sigma_min,
             sigma_max=self.sigma_max,
             sigma_data=self.sigma_data,
-            kappa_sigma=self.kappa_sigma,
+            kappa_sigma=None if self.kappa_sigma == "laplace" else self.kappa_sigma,
         )
 
     network: NetworkConfig = field(default_factory=NetworkConfig)

@@ -23,13 +23,15 @@ def check_value(value, hint, where: str, passthrough: dict):
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
+        errors, named = [], []
         for option in (a for a in args if a is not type(None)):
             try:
                 return check_value(value, option, where, passthrough)
             except ConfigError as exc:
                 errors.append(exc)
-        raise errors[0]
+                if typing.get_origin(option) is Literal and isinstance(value, str):
+                    named.append(exc)  # a misspelt name: say which names there are
+        raise (named or errors)[0]
     if origin is Literal:
         if value not in args:
             close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)

@@ -15,6 +15,8 @@ from .importance import clip_norm as clip_norm
 from .importance import importance_score as importance_score
 from .importance import importance_score_identities as importance_score_identities
 from .importance import importance_terms as importance_terms
+from .laplace import LaplaceFit as LaplaceFit
+from .laplace import laplace_fit as laplace_fit
 from .laplace import laplace_scale as laplace_scale
 from .posterior import ScoreEstimate as ScoreEstimate
 from .posterior import estimate_score as estimate_score

@@ -16,6 +16,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,9 +30,19 @@ from ..errors import DataError
 FLAT_FRACTION = 1e-3
 
 
+class LaplaceFit(NamedTuple):
+    """The within-mode ``scale``, the local ``minimum`` it was measured at, and the
+    ``energy_evals`` it cost: L-BFGS's energy and gradient evaluations, and ``d`` for the
+    Hessian (one Hessian-vector product per coordinate, each the cost of a gradient)."""
+
+    scale: float
+    minimum: np.ndarray
+    energy_evals: int
+
+
 def laplace_scale(log_prob: Callable, start, *, flat_fraction: float = FLAT_FRACTION) -> float:
     """``sqrt(mean(1 / lambda))`` over the positive eigenvalues of the energy's Hessian at
-    the local minimum that L-BFGS reaches from ``start``.
+    the local minimum that L-BFGS reaches from ``start`` (:func:`laplace_fit`'s scale).
 
     Args:
         log_prob: ``log p~(x)`` of one position (unnormalised).
@@ -50,6 +61,11 @@ def laplace_scale(log_prob: Callable, start, *, flat_fraction: float = FLAT_FRAC
         >>> round(laplace_scale(gmm40().log_prob, start), 2)
         1.31
     """
+    return laplace_fit(log_prob, start, flat_fraction=flat_fraction).scale
+
+
+def laplace_fit(log_prob: Callable, start, *, flat_fraction: float = FLAT_FRACTION) -> LaplaceFit:
+    """:func:`laplace_scale` with the minimum it was measured at and what it cost."""
     energy = jax.jit(lambda x: -log_prob(x))
     gradient = jax.jit(jax.grad(energy))
     found = scipy.optimize.minimize(
@@ -67,4 +83,5 @@ def laplace_scale(log_prob: Callable, start, *, flat_fraction: float = FLAT_FRAC
             f"leads L-BFGS to {found.x[:4]}..., where the energy has no finite curvature",
             "start nearer a mode of the target",
         )
-    return float(np.sqrt(np.mean(1.0 / curved)))
+    evals = int(found.nfev) + int(found.njev) + hessian.shape[0]
+    return LaplaceFit(float(np.sqrt(np.mean(1.0 / curved))), found.x, evals)

@@ -13,7 +13,9 @@ from scoresample.app.pipeline.build import (
     build_objective,
     build_process,
 )
+from scoresample.app.pipeline.train import resolve_kappa_sigma
 from scoresample.errors import ConfigError
+from scoresample.estimators import laplace_fit
 
 
 def _score(objective: str, **extra):
@@ -116,3 +118,21 @@ def test_kappa_sigma_sets_the_gaussian_kappa_scale_apart_from_sigma_data(key):
     with pytest.raises(ConfigError, match="score.sigma_data"):
         cfg = _score("tsm", data={"source": "energy"})
         build_energy_objective(cfg, build_process(cfg), target)
+
+
+def test_kappa_sigma_laplace_measures_the_scale_on_the_energy_and_counts_it():
+    """``kappa_sigma = "laplace"``: gmm40's components have scale softplus(1) = log(1 + e)
+    (DEM's GMM-40), found from a training point; its evaluations are those of
+    :func:`laplace_fit` from that point. A number is kept as it is, at no cost."""
+    target = targets.gmm40()
+    start = np.asarray(target.sample(jax.random.PRNGKey(3), 1))[0]
+    resolved, evals = resolve_kappa_sigma(_score("kappa", kappa_sigma="laplace"), target, start)
+    assert resolved.kappa_sigma == pytest.approx(np.log1p(np.e), abs=0.01)  # as test_laplace
+    assert evals == laplace_fit(target.log_prob, start).energy_evals > target.dim
+    given = _score("kappa", kappa_sigma=0.7)
+    assert resolve_kappa_sigma(given, target, start) == (given, 0)
+
+
+def test_kappa_sigma_names_laplace_when_misspelt():
+    with pytest.raises(ConfigError, match="score.kappa_sigma.*did you mean 'laplace'"):
+        _score("kappa", kappa_sigma="lapalce")

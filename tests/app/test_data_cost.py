@@ -8,6 +8,7 @@ import pytest
 from scoresample.app.config import parse_config
 from scoresample.app.pipeline import train
 from scoresample.errors import ConfigError
+from scoresample.estimators import laplace_fit
 from scoresample.targets import make_target
 from scoresample.training import CHECKPOINT_NAME
 
@@ -51,6 +52,21 @@ def test_exact_data_cost_nothing_but_the_scores_attached(tmp_path):
         base=tmp_path,
     )
     assert trained.data_energy_evals == 60  # one exact score per training point (TSM)
+
+
+def test_a_laplace_kappa_scale_is_counted_with_the_data(tmp_path):
+    """``kappa_sigma = "laplace"`` spends L-BFGS and Hessian evaluations from the first
+    training point: the data's count grows by exactly :func:`laplace_fit`'s."""
+    config = _config("exact")
+    config.score.objective, config.score.kappa_sigma = "kappa", "laplace"
+    config.score.training.steps = 2
+    target = make_target("gaussian", dim=3)
+    trained = train.train_stage(
+        config, target, tmp_path, jax.random.PRNGKey(0), resume=False, progress=False,
+        base=tmp_path,
+    )  # fmt: skip
+    laplace = laplace_fit(target.log_prob, np.asarray(trained.samples[0], np.float64))
+    assert trained.data_energy_evals == 60 + laplace.energy_evals
 
 
 def _energy_config(**score):

@@ -4,6 +4,7 @@ the energy alone, DEM and ``fit_data_free``."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -17,10 +18,11 @@ import numpy as np
 from ..._io import write_bytes, write_text
 from ...data_free import fit_data_free
 from ...errors import ConfigError
+from ...estimators import laplace_fit
 from ...samplers import make_sampler, run
 from ...targets import MeanFree
 from ...training import fit
-from ..config import Config
+from ..config import Config, ScoreConfig
 from .build import (
     as_default_float,
     attach_scores,
@@ -95,6 +97,16 @@ def training_samples(config: Config, target, model_dir: Path, key, base: Path, p
     return samples, cost
 
 
+def resolve_kappa_sigma(score: ScoreConfig, target, start) -> tuple[ScoreConfig, int]:
+    """``score`` with ``kappa_sigma = "laplace"`` replaced by the Laplace within-mode scale
+    at the local minimum reached from ``start`` (:func:`~scoresample.estimators.laplace_fit`),
+    and the energy evaluations that cost (0 where nothing was measured)."""
+    if score.kappa_sigma != "laplace":
+        return score, 0
+    found = laplace_fit(target.log_prob, np.asarray(start, np.float64))
+    return dataclasses.replace(score, kappa_sigma=found.scale), found.energy_evals
+
+
 def write_history(history: dict[str, np.ndarray], path: Path) -> None:
     """Per-step training history as CSV: ``step, loss, grad_norm, <aux terms>``."""
     names = list(history)
@@ -118,7 +130,11 @@ def train_stage(
     if score.data.source == "energy":
         return _train_from_energy(config, target, run_dir, key_net, key_fit, resume, progress)
     samples, data_cost = training_samples(config, target, model_dir, key_data, base, progress)
-    objective = build_objective(score, process, target, samples)
+    # Laplace's start: a training point, near a mode.
+    resolved, laplace_evals = resolve_kappa_sigma(score, target, samples[0])
+    if data_cost is not None:
+        data_cost += laplace_evals
+    objective = build_objective(resolved, process, target, samples)
     data = attach_scores(target, samples, objective)
     if data_cost is not None and objective.needs_scores:
         data_cost += len(samples)  # one exact score per training point
@@ -162,7 +178,12 @@ def _train_from_energy(config: Config, target, run_dir, key_net, key_fit, resume
             "leave sigma out to train over the noise process's times",
         )
     process = build_process(score)
-    objective = build_energy_objective(score, process, target)
+    # Laplace's start without data: a normal draw at the stated scale.
+    start = (score.sigma_data or 1.0) * jax.random.normal(
+        jax.random.fold_in(key_net, 1), (target.dim,)
+    )
+    resolved, laplace_evals = resolve_kappa_sigma(score, target, start)
+    objective = build_energy_objective(resolved, process, target)
     model = build_network(score, target.dim, process, None, key_net, target=target)
     refill = make_sampler("reverse_diffusion", n_chains=data.refill, n_steps=data.refill_steps)
     training = score.training
@@ -185,4 +206,4 @@ def _train_from_energy(config: Config, target, run_dir, key_net, key_fit, resume
     )
     write_history(result.history, run_dir / HISTORY_FILE)
     learned = result.ema_model if result.ema_model is not None else result.model
-    return Trained(learned, process, result.history, None, result.ledger.total)
+    return Trained(learned, process, result.history, None, result.ledger.total + laplace_evals)
