@@ -88,6 +88,15 @@ the floor, MCMC included: at 1000 draws that metric's differences under about 1.
 noise (the previous run, on the uniform grid: resample-move 0.123, 1.38x, and 0.0910).
 The weights move mass between the wells, which 150 local transitions do not: the
 reweighted rows are 3-5x closer on distance_w2 than MCMC from either start.
+The uncorrected row's two errors have two causes (seed 0, another reference key, floors
+0.102 / 0.094 on energy_w2 / distance_w2). Its distance error is its data's: 1000 of the
+20,000 MALA training draws give distance_w2 0.50, the learned sampler 0.48-0.51 (log-SNR
+grid, 2000 uniform steps, the flow's draws). Trained instead on 15,000 draws of the
+checked NUTS reference (equilibrated; data distance_w2 0.10), the learned row gives
+0.141, and with ``weighting = "relative"`` 0.082: under iDEM's 0.21. Its energy error is
+the score's: energy_w2_dem 12.6 on the reference data (the data's own 0.021), 2.9 with
+``relative`` (energy_w2 1.7, 17x its floor; iDEM 0.59): the low-noise score, which the
+default sigma^2 weighting leaves untrained (many_well's cause too).
 
 gmm40 (12,000 training steps, annealed Langevin 20 x 200; seeds 0, 1, 2, each against
 its own floor): ``learned`` (20k evaluations) sample_w2 0.80x, 1.19x, 1.47x (mean
