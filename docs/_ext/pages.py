@@ -34,8 +34,14 @@ PACKAGES = {
     "scoresample.estimators": "Monte Carlo score identities, exact and importance-sampled",
     "scoresample.samplers": "BlackJAX samplers, many chains, refinement and reweighting",
     "scoresample.diagnostics": "ArviZ diagnostics, metrics beside their floors, plots",
+    "scoresample.diagnostics.metrics": "sample-quality metrics and their floors",
+    "scoresample.diagnostics.plots": "plots of chains, samples, scores and training",
     "scoresample.groups": "the torus and SO(3)",
+    "scoresample.nonadditive": "target score matching beyond additive noise",
+    "scoresample.bridges": "score identities on bridges between two laws",
     "scoresample.reference": "long-MCMC reference sets in the user cache",
+    "scoresample.roles": "the protocols of what a sampler drives on",
+    "scoresample.notebook": "figures that show inline in notebooks and save in scripts",
 }
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 TUTORIAL_HEADING = re.compile(r"^## (\d+)\. ", re.MULTILINE)
@@ -63,9 +69,24 @@ def public_names(package: str) -> list[str]:
     return sorted(names, key=str.lower)
 
 
+def page_names(package: str) -> list[str]:
+    """The names on ``package``'s page: its public names, less those a more specific
+    listed subpackage also exports (documented once, there; the top-level page keeps its
+    re-exports, which are the names most code needs)."""
+    names = public_names(package)
+    if package == "scoresample":
+        return names
+    module = importlib.import_module(package)
+    deeper = [p for p in PACKAGES if p.startswith(package + ".")]
+    elsewhere = {
+        id(getattr(importlib.import_module(p), n)) for p in deeper for n in public_names(p)
+    }
+    return [n for n in names if id(getattr(module, n)) not in elsewhere]
+
+
 def api_page(package: str) -> str:
     """The MyST page of ``package``: its docstring, then one autosummary table."""
-    items = "\n".join(public_names(package))
+    items = "\n".join(page_names(package))
     return (
         f"# `{package}`\n\n"
         f"```{{eval-rst}}\n.. automodule:: {package}\n   :no-members:\n```\n\n"
