@@ -131,6 +131,13 @@ def test_kappa_sigma_laplace_measures_the_scale_on_the_energy_and_counts_it():
     assert evals == laplace_fit(target.log_prob, start).energy_evals > target.dim
     given = _score("kappa", kappa_sigma=0.7)
     assert resolve_kappa_sigma(given, target, start) == (given, 0)
+    # Nothing is measured, or counted, where no Gaussian kappa is built.
+    for unused in (
+        _score("tsm", kappa_sigma="laplace"),
+        _score("kappa", kappa="bar", kappa_sigma="laplace"),
+        _score("tsm", data={"source": "energy", "estimator": "tsi"}, kappa_sigma="laplace"),
+    ):
+        assert resolve_kappa_sigma(unused, target, start) == (unused, 0)
 
 
 def test_kappa_sigma_names_laplace_when_misspelt():

@@ -100,9 +100,13 @@ def training_samples(config: Config, target, model_dir: Path, key, base: Path, p
 def resolve_kappa_sigma(score: ScoreConfig, target, start) -> tuple[ScoreConfig, int]:
     """``score`` with ``kappa_sigma = "laplace"`` replaced by the Laplace within-mode scale
     at the local minimum reached from ``start`` (:func:`~scoresample.estimators.laplace_fit`),
-    and the energy evaluations that cost (0 where nothing was measured)."""
-    if score.kappa_sigma != "laplace":
+    and the energy evaluations that cost: 0 where nothing was measured, as where no Gaussian
+    kappa is built (another objective or estimator, ``kappa = "bar"`` or a constant).
+    ``start`` is a point, or a function of nothing that gives one, called only when needed."""
+    uses_kappa = score.data.estimator if score.data.source == "energy" else score.objective
+    if score.kappa_sigma != "laplace" or uses_kappa != "kappa" or score.kappa != "gaussian":
         return score, 0
+    start = start() if callable(start) else start
     found = laplace_fit(target.log_prob, np.asarray(start, np.float64))
     return dataclasses.replace(score, kappa_sigma=found.scale), found.energy_evals
 
@@ -178,10 +182,13 @@ def _train_from_energy(config: Config, target, run_dir, key_net, key_fit, resume
             "leave sigma out to train over the noise process's times",
         )
     process = build_process(score)
+
     # Laplace's start without data: a normal draw at the stated scale.
-    start = (score.sigma_data or 1.0) * jax.random.normal(
-        jax.random.fold_in(key_net, 1), (target.dim,)
-    )
+    def start():
+        return (score.sigma_data or 1.0) * jax.random.normal(
+            jax.random.fold_in(key_net, 1), (target.dim,)
+        )
+
     resolved, laplace_evals = resolve_kappa_sigma(score, target, start)
     objective = build_energy_objective(resolved, process, target)
     model = build_network(score, target.dim, process, None, key_net, target=target)
