@@ -54,12 +54,13 @@ def laplace_scale(log_prob: Callable, start, *, flat_fraction: float = FLAT_FRAC
         The within-mode scale ``s`` (one number; kappa-bar's ``score.kappa_sigma``).
 
     Example:
-        gmm40's modes are ``N(mu_k, softplus(1)^2 I)``, so the scale is softplus(1) = 1.3133:
+        gmm40's modes are ``N(mu_k, softplus(1)^2 I)``, so the scale is softplus(1) = 1.3133
+        up to the pull of the neighbouring modes:
 
         >>> from scoresample.targets import gmm40
         >>> start = 20.0 * jax.random.normal(jax.random.PRNGKey(0), (2,))
-        >>> round(laplace_scale(gmm40().log_prob, start), 2)
-        1.31
+        >>> abs(laplace_scale(gmm40().log_prob, start) - 1.3133) < 0.01
+        True
     """
     return laplace_fit(log_prob, start, flat_fraction=flat_fraction).scale
 

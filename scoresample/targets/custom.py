@@ -41,8 +41,8 @@ def from_log_prob(fn: LogDensityFn, dim: int) -> LogDensityTarget:
 
     Example:
         >>> t = from_log_prob(lambda x: -0.5 * jnp.sum(x**2), dim=3)
-        >>> t.score(jnp.ones(3))
-        Array([-1., -1., -1.], dtype=float32)
+        >>> t.score(jnp.ones(3)).tolist()
+        [-1.0, -1.0, -1.0]
     """
     if not callable(fn):
         raise ConfigError("log_prob", f"{fn!r} is not callable", "pass a function x -> scalar")
