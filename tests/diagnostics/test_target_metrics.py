@@ -1,6 +1,7 @@
 """Mode weights, well fractions, particle metrics, efficiency, and metrics beside floors."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import ot
 import pytest
@@ -9,8 +10,17 @@ from helpers import assert_zscores_small
 from scoresample.chains import Chains
 from scoresample.diagnostics import metrics
 from scoresample.diagnostics.arviz import ess_bulk
+from scoresample.diagnostics.metrics import floors
 from scoresample.errors import NonFiniteError
-from scoresample.targets import Gaussian, dw4, gmm40, many_well, ncsn_toy
+from scoresample.targets import (
+    Gaussian,
+    dw4,
+    from_log_prob,
+    gmm40,
+    many_well,
+    ncsn_toy,
+    torus_mixture,
+)
 from scoresample.targets.wells import P_RIGHT_WELL
 
 
@@ -19,6 +29,7 @@ def test_mode_weight_error_detects_a_50_50_split(key):
     k1, k2 = jax.random.split(key)
     stderr = np.sqrt(0.8 * 0.2 / n)
     exact = metrics.mode_weights(toy.sample(k1, n), toy)
+    assert exact.dtype == np.float64  # as documented, whatever JAX's precision
     assert abs(exact[0] - 0.8) / stderr < 4
     assert abs(metrics.mode_weight_tv(toy.sample(k1, n), toy) - abs(exact[0] - 0.8)) < 1e-6
     even = toy.with_weights([0.5, 0.5]).sample(k2, n)
@@ -79,6 +90,37 @@ def test_efficiency_counts_gradients_and_seconds(key):
     assert np.isnan(unknown.ess_per_grad_eval) and np.isnan(unknown.ess_per_second)
 
 
+@pytest.mark.parametrize(("grads", "seconds"), [(1, 0.5), (0, 0.0), (1, -1.0)])
+def test_efficiency_divides_by_any_positive_cost_and_only_by_one(key, grads, seconds):
+    """One gradient or half a second is a cost (ESS / 1, ESS / 0.5); zero or a negative
+    time is unknown (NaN), never an infinite or negative rate."""
+    iid = np.asarray(jax.random.normal(key, (2, 50, 1)))
+    evals = np.zeros((2, 50), int)
+    evals[0, 0] = grads
+    result = metrics.efficiency(Chains(iid, {"n_grad_evals": evals}, timing={"sampling": seconds}))
+    ess = float(np.min(ess_bulk(iid)))
+    per_grad = ess / grads if grads else np.nan
+    per_second = ess / seconds if seconds > 0 else np.nan
+    np.testing.assert_allclose([result.ess_per_grad_eval, result.ess_per_second],
+                               [per_grad, per_second])  # fmt: skip
+
+
+def test_efficiency_on_a_mean_free_target_ignores_the_centre_of_mass(key):
+    """DW-4 draws whose centre of mass is a slow AR(1) walk, internal coordinates iid:
+    centred (as the target asks) every coordinate has ESS about n; raw, about n / 39."""
+    k1, k2 = jax.random.split(key)
+    internal = np.array(jax.random.normal(k1, (2, 1000, 8)))
+    internal -= np.tile(internal.reshape(2, 1000, 4, 2).mean(2), 4)
+    shocks = np.asarray(jax.random.normal(k2, (2, 1000, 2)))
+    walk = np.zeros_like(shocks)
+    for t in range(1, 1000):
+        walk[:, t] = 0.95 * walk[:, t - 1] + shocks[:, t]
+    draws = internal + np.tile(walk, 4)
+    centred = metrics.efficiency(Chains(draws), target=dw4()).ess_bulk_min
+    raw = metrics.efficiency(Chains(draws)).ess_bulk_min
+    assert centred > 1000 and raw < 200
+
+
 def test_ess_of_correlated_chains_is_lower(key):
     """AR(1) with rho = 0.9 has ESS / N = (1 - rho) / (1 + rho) = 1 / 19 against ~1 for iid."""
     noise = np.asarray(jax.random.normal(key, (4, 2000, 1)))
@@ -110,6 +152,119 @@ def test_quality_report_on_the_toy(key):
     assert "mode_weight_tv" in str(bad) and len(bad.rows()) == 6
 
 
+def test_quality_report_rows_and_table():
+    report = metrics.QualityReport(3, {"w2": 1.5, "ksd": 0.25}, {"w2": 1.25, "ksd": None})
+    assert report.rows() == [
+        {"metric": "w2", "value": 1.5, "floor": 1.25},
+        {"metric": "ksd", "value": 0.25, "floor": None},
+    ]
+    assert str(report).splitlines() == [
+        "metric                 value       floor   (n = 3)",
+        "w2                       1.5        1.25",
+        "ksd                     0.25            ",
+    ]
+
+
+def test_quality_report_of_many_well_has_its_well_fractions(key):
+    target = many_well(4)
+    x = np.array(target.sample(key, 300), np.float64)
+    x[:40, 2] = -np.abs(x[:40, 2])  # push some draws to the second pair's left well
+    report = metrics.sample_quality(x, target, key, metrics=("mmd2",))
+    right = (x[:, [0, 2]] > 0).mean(axis=0)
+    assert set(report.values) == {"mmd2", "well_fraction_error"}
+    np.testing.assert_allclose(
+        report.values["well_fraction_error"], np.mean(np.abs(right - P_RIGHT_WELL)), rtol=1e-12
+    )
+
+
+def test_quality_report_on_the_torus_compares_points_modulo_two_pi(key):
+    """No KSD on a group; the two-sample metrics see a point and its copy shifted by 2 pi
+    as the same point (they compare the group's embedding)."""
+    target = torus_mixture()
+    x = np.asarray(target.sample(key, 200), np.float64)
+    shifted = x + 2 * np.pi * np.array([1.0, -2.0])
+    report = metrics.sample_quality(x, target, key, metrics=("mmd2", "w2", "ksd"))
+    again = metrics.sample_quality(shifted, target, key, metrics=("mmd2", "w2", "ksd"))
+    assert set(report.values) == {"mmd2", "w2"}
+    np.testing.assert_allclose(list(again.values.values()), list(report.values.values()), rtol=1e-6)
+
+
+def test_quality_report_uses_the_reference_it_is_given(key):
+    """A reference passed for an exact target replaces the exact draws: a reference shifted
+    by 3 makes the exact samples look wrong."""
+    gauss = Gaussian(np.array([0.5, -1.0]), np.array([[2.0, 0.3], [0.3, 0.5]]))
+    x = np.asarray(gauss.sample(key, 300))
+    shifted = metrics.sample_quality(x, gauss, key, reference=x + 3.0, metrics=("w2",))
+    own = metrics.sample_quality(x, gauss, key, metrics=("w2",))
+    np.testing.assert_allclose(shifted.values["w2"], 3.0 * np.sqrt(2), rtol=1e-9)
+    assert own.values["w2"] < 0.5
+
+
+def test_quality_report_without_reference_or_sampler_has_ksd_only(key):
+    target = from_log_prob(lambda x: -0.5 * jnp.sum((x - 0.3) ** 2 / 1.7), dim=2)
+    report = metrics.sample_quality(np.linspace(-2.0, 2.0, 40).reshape(20, 2), target, key)
+    assert set(report.values) == {"ksd"} and report.floors == {"ksd": None}
+
+
+def test_quality_report_of_a_particle_system_without_reference_is_empty(key):
+    """DW-4 has no exact sampler and no KSD (its density is improper along the centre of
+    mass): without a reference no metric applies."""
+    report = metrics.sample_quality(np.linspace(-1.0, 1.0, 80).reshape(10, 8), dw4(), key)
+    assert report.values == {} and report.floors == {}
+
+
+class _DivergingSampler(Gaussian):
+    def sample(self, key, n):
+        return jnp.full((n, self.dim), jnp.nan)
+
+
+def test_quality_report_refuses_a_diverged_exact_sampler(key):
+    target = _DivergingSampler(np.zeros(2), np.eye(2))
+    with pytest.raises(NonFiniteError) as caught:
+        metrics.sample_quality(np.ones((5, 2)), target, key, reference=np.zeros((5, 2)))
+    assert str(caught.value).startswith("exact samples: contains 10 NaN or infinite values")
+
+
+def test_quality_report_of_a_particle_system_ignores_translations(key):
+    target = dw4()
+    k1, k2 = jax.random.split(key)
+    x, ref = (np.asarray(jax.random.normal(k, (100, 8)), np.float64) for k in (k1, k2))
+    moved = x + np.tile([4.0, -3.0], 4)
+    kinds = ("mmd2", "w2")
+    report = metrics.sample_quality(x, target, key, reference=ref, metrics=kinds)
+    again = metrics.sample_quality(moved, target, key, reference=ref, metrics=kinds)
+    for name in report.values:
+        np.testing.assert_allclose(again.values[name], report.values[name], rtol=1e-6, atol=1e-9)
+
+
+def test_quality_report_compares_centred_particles_and_embedded_torus_points(key):
+    """Particle samples are compared without their centre of mass, torus points by
+    ``(cos, sin)``, each computed here independently (the library centres and embeds in
+    JAX's default precision, hence 1e-6)."""
+    k1, k2 = jax.random.split(key)
+    x, ref = (np.asarray(jax.random.normal(k, (60, 8)), np.float64) + 0.37 for k in (k1, k2))
+
+    def centred(a):
+        return a - np.tile(a.reshape(-1, 4, 2).mean(axis=1), 4)
+
+    got = metrics.sample_quality(x, dw4(), key, reference=ref, metrics=("mmd2",))
+    expected = metrics.mmd2(centred(x), centred(ref))
+    np.testing.assert_allclose(got.values["mmd2"], expected, rtol=1e-6)
+    torus = torus_mixture()
+    y, ref = 1.3 * x[:, :2], 0.7 * ref[:, :2]
+    got = metrics.sample_quality(y, torus, key, reference=ref, metrics=("mmd2",))
+    embedded = [np.concatenate([np.cos(a), np.sin(a)], axis=1) for a in (y, ref)]
+    np.testing.assert_allclose(got.values["mmd2"], metrics.mmd2(*embedded), rtol=1e-6)
+
+
+def test_exact_w2_is_reported_up_to_its_limit_of_points(key, monkeypatch):
+    monkeypatch.setattr(floors, "W2_MAX_POINTS", 30)
+    gauss = Gaussian(np.zeros(1), np.eye(1))
+    at_limit = metrics.sample_quality(np.linspace(-1, 1, 30)[:, None], gauss, key, metrics=("w2",))
+    beyond = metrics.sample_quality(np.linspace(-1, 1, 31)[:, None], gauss, key, metrics=("w2",))
+    assert "w2" in at_limit.values and "w2" not in beyond.values
+
+
 def test_quality_report_without_exact_sampler_and_large_sets(key):
     target = dw4()
     k1, k2 = jax.random.split(key)
@@ -135,7 +290,7 @@ def test_documented_w2_floor_on_gmm40():
 @pytest.mark.parametrize("name", ["mode_weights", "well_fractions"])
 def test_target_metrics_reject_nan(name):
     target = ncsn_toy() if name == "mode_weights" else many_well(2)
-    with pytest.raises(NonFiniteError, match="samples"):
+    with pytest.raises(NonFiniteError, match="^samples: contains 6 NaN"):
         getattr(metrics, name)(np.full((3, 2), np.nan), target)
 
 
@@ -152,6 +307,10 @@ def test_particle_w2_and_dem_squares_match_an_independent_computation(key):
     d_y = np.sort(metrics.interatomic_distances(ys, target))
     np.testing.assert_allclose(got["energy_w2"], np.sqrt(np.mean((e_x - e_y) ** 2)), rtol=1e-6)
     np.testing.assert_allclose(got["distance_w2"], np.sqrt(np.mean((d_x - d_y) ** 2)), rtol=1e-6)
+    np.testing.assert_allclose(got["energy_w1"], np.mean(np.abs(e_x - e_y)), rtol=1e-6)
+    np.testing.assert_allclose(got["distance_w1"], np.mean(np.abs(d_x - d_y)), rtol=1e-6)
+    assert got["energy_w2"] > 1.05 * got["energy_w1"]  # so W1 and W2 cannot be confused
+    assert got["distance_w2"] > 1.05 * got["distance_w1"]
     np.testing.assert_allclose(got["energy_w2_dem"], ot.emd2_1d(e_x, e_y), rtol=1e-6)
     np.testing.assert_allclose(got["distance_w2_dem"], ot.emd2_1d(d_x, d_y), rtol=1e-6)
     assert got["distance_w2_dem"] != pytest.approx(got["distance_w2"], rel=0.05)

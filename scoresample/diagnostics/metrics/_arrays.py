@@ -24,6 +24,18 @@ def as_samples(value, field: str) -> np.ndarray:
     return array
 
 
+def as_target_samples(value, target) -> np.ndarray:
+    """``value`` checked as ``(n, target.dim)`` samples, ``n >= 2``."""
+    array = as_samples(value, "samples")
+    if array.shape[1] != target.dim:
+        raise DataError(
+            "samples",
+            f"has dimension {array.shape[1]} but the target has {target.dim}",
+            "pass samples of this target",
+        )
+    return array
+
+
 def as_sample_pair(x, y) -> tuple[np.ndarray, np.ndarray]:
     """Two sample sets of the same dimension, checked."""
     x, y = as_samples(x, "x"), as_samples(y, "y")

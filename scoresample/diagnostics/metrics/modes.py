@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ...targets.wells import P_RIGHT_WELL
-from ._arrays import as_samples, to_jax
+from ._arrays import as_target_samples, to_jax
 
 
 def mode_weights(samples: ArrayLike, mixture) -> np.ndarray:
@@ -25,12 +25,12 @@ def mode_weights(samples: ArrayLike, mixture) -> np.ndarray:
         mixture: a :class:`~scoresample.targets.GaussianMixture`.
 
     Returns:
-        ``(K,)`` weights summing to 1.
+        ``(K,)`` float64 weights summing to 1.
 
     Example:
         >>> mode_weights(ncsn_toy().sample(key, 10_000), ncsn_toy())  # about [0.8, 0.2]
     """
-    x = as_samples(samples, "samples")
+    x = as_target_samples(samples, mixture)
     return np.asarray(mixture.mode_weights(to_jax(x)), dtype=np.float64)
 
 
@@ -57,7 +57,7 @@ def well_fractions(samples: ArrayLike, many_well) -> np.ndarray:
     Returns:
         ``(n_wells,)`` fractions; the exact value is 0.844307 for every well.
     """
-    x = as_samples(samples, "samples")
+    x = as_target_samples(samples, many_well)
     return np.asarray(many_well.well_signs(x), dtype=np.float64).mean(axis=0)
 
 

@@ -26,7 +26,7 @@ from jaxtyping import ArrayLike
 
 from ...errors import DataError
 from ...targets import ParticleSystem
-from ._arrays import as_samples, batched, to_jax
+from ._arrays import as_target_samples, batched, to_jax
 from .transport import wasserstein_1d
 
 #: Histogram bins for the distance total variation (as DEM's evaluation).
@@ -35,13 +35,13 @@ DISTANCE_BINS = 200
 
 def energies(samples: ArrayLike, target) -> np.ndarray:
     """``E(x_i)`` for every configuration of ``samples`` ``(n, dim)``, as float64."""
-    x = to_jax(as_samples(samples, "samples"))
+    x = to_jax(as_target_samples(samples, target))
     return np.asarray(batched(target.energy, x), dtype=np.float64)
 
 
 def interatomic_distances(samples: ArrayLike, target) -> np.ndarray:
     """All interparticle distances of all configurations, pooled, shape ``(n * pairs,)``."""
-    x = to_jax(as_samples(samples, "samples"))
+    x = to_jax(as_target_samples(samples, target))
     return np.asarray(target.distances(x), dtype=np.float64).ravel()
 
 
