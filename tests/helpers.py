@@ -14,9 +14,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from scoresample import fit
 from scoresample.diagnostics.stein import family_threshold
+from scoresample.errors import ScoresampleError
 from scoresample.samplers import sampler_settings
 from scoresample.targets.particles import _ParticleTarget
 
@@ -93,6 +95,13 @@ def group_stein_zscores(target, samples) -> np.ndarray:
         terms.append(s[:, i : i + 1] * e + derivative)
     terms = np.concatenate(terms, axis=1)
     return mean_zscores(terms, 0.0)
+
+
+def refusal_message(call) -> str:
+    """The message of the ScoresampleError that ``call()`` raises (the test fails if none)."""
+    with pytest.raises(ScoresampleError) as raised:
+        call()
+    return str(raised.value)
 
 
 def relative_error(a, b) -> float:

@@ -9,8 +9,9 @@ import pytest
 import scipy.optimize
 import scipy.spatial
 import scipy.stats
+from helpers import refusal_message
 
-from scoresample.errors import ConfigError, ScoresampleError
+from scoresample.errors import ConfigError
 from scoresample.noise import (
     TIME_SCHEMES,
     VE,
@@ -210,12 +211,6 @@ def test_alpha_of_an_integer_time_is_a_float(process):
     assert jnp.issubdtype(process.alpha(1).dtype, jnp.floating)
 
 
-def _message(call) -> str:
-    with pytest.raises(ScoresampleError) as raised:
-        call()
-    return str(raised.value)
-
-
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -270,7 +265,7 @@ def _message(call) -> str:
     ],
 )
 def test_each_refusal_names_its_field_and_says_why(call, message):
-    assert _message(call).startswith(message)
+    assert refusal_message(call).startswith(message)
 
 
 def test_level_thresholds_just_inside_and_outside():

@@ -5,6 +5,7 @@ the metrics return float64 NumPy values whatever JAX's precision, as documented.
 import jax
 import numpy as np
 import pytest
+from helpers import refusal_message
 
 from scoresample.diagnostics import metrics
 from scoresample.diagnostics.metrics import transport
@@ -14,12 +15,6 @@ from scoresample.targets import Gaussian, dw4, gmm40, many_well, ncsn_toy
 NAN_ROWS = np.full((3, 8), np.nan)
 FINE = np.ones((3, 8))
 KEY = jax.random.PRNGKey(0)
-
-
-def _message(call) -> str:
-    with pytest.raises(ScoresampleError) as caught:
-        call()
-    return str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +110,7 @@ def _message(call) -> str:
     ],
 )
 def test_each_refusal_names_its_field_and_says_why(call, message):
-    assert _message(call).startswith(message)
+    assert refusal_message(call).startswith(message)
 
 
 def test_two_samples_are_enough():
