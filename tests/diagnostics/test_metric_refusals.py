@@ -41,6 +41,10 @@ KEY = jax.random.PRNGKey(0)
             "samples: contains 24 NaN",
         ),
         (
+            lambda: metrics.particle_metrics(FINE, np.ones((3, 6)), dw4()),
+            "reference: has dimension 6 but the target has 8; pass samples of this target",
+        ),
+        (
             lambda: metrics.mode_weights(np.full((3, 2), np.nan), ncsn_toy()),
             "samples: contains 6 NaN or infinite values; remove or replace them",
         ),

@@ -24,12 +24,12 @@ def as_samples(value, field: str) -> np.ndarray:
     return array
 
 
-def as_target_samples(value, target) -> np.ndarray:
+def as_target_samples(value, target, field: str = "samples") -> np.ndarray:
     """``value`` checked as ``(n, target.dim)`` samples, ``n >= 2``."""
-    array = as_samples(value, "samples")
+    array = as_samples(value, field)
     if array.shape[1] != target.dim:
         raise DataError(
-            "samples",
+            field,
             f"has dimension {array.shape[1]} but the target has {target.dim}",
             "pass samples of this target",
         )

@@ -81,6 +81,8 @@ def particle_metrics(samples: ArrayLike, reference: ArrayLike, target) -> dict[s
         raise DataError(
             "target", "is not a particle system", "use dw4(), lj13() or another particle target"
         )
+    samples = as_target_samples(samples, target)
+    reference = as_target_samples(reference, target, "reference")
     e_x, e_ref = energies(samples, target), energies(reference, target)
     d_x, d_ref = interatomic_distances(samples, target), interatomic_distances(reference, target)
     energy_w2 = wasserstein_1d(e_x, e_ref, p=2)
