@@ -186,17 +186,3 @@ def capabilities(target) -> list[str]:
     if isinstance(target, MeanFree):
         found.append("remove_mean")
     return found
-
-
-def check_positions(target, xs, field: str = "positions") -> jax.Array:
-    """Return ``xs`` as a ``(n, dim)`` array, raising a DataError naming ``field`` if not."""
-    from ..errors import DataError
-
-    xs = jnp.asarray(xs)
-    if xs.ndim != 2 or xs.shape[1] != target.dim:
-        raise DataError(
-            field,
-            f"has shape {tuple(xs.shape)} but the target has dim {target.dim}",
-            f"pass an array of shape (n, {target.dim})",
-        )
-    return xs
