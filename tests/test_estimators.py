@@ -4,11 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_zscores_small
+from helpers import assert_zscores_small, refusal_message
 
 from scoresample.diagnostics.stein import family_threshold
-from scoresample.errors import ConfigError
 from scoresample.estimators import estimate_score, score_identities
+from scoresample.estimators.posterior import identity_terms, kappas_for
 from scoresample.noise import VE, VP
 from scoresample.objectives import ExactNoisedScore, GaussianKappa, kappa_bar
 from scoresample.targets import Gaussian, GaussianMixture, funnel
@@ -71,13 +71,47 @@ def test_gaussian_kappa_is_exact_for_gaussian_data(key):
         assert np.all(estimate_score(gaussian, process, y, t, key, 64, "dsi").variance > 1e-6)
 
 
-def test_errors_name_the_field(key):
-    y = jnp.zeros(2)
-    with pytest.raises(ConfigError, match="posterior"):
-        estimate_score(funnel(2), PROCESS, y, 0.5, key, 16)
-    with pytest.raises(ConfigError, match="identity"):
-        estimate_score(MIXTURE, PROCESS, y, 0.5, key, 16, "esi")
-    with pytest.raises(ConfigError, match="kappa"):
-        estimate_score(MIXTURE, PROCESS, y, 0.5, key, 16, "kappa")
-    with pytest.raises(ConfigError, match="posterior draws"):
-        estimate_score(MIXTURE, PROCESS, y, 0.5, key, 1)
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda key: estimate_score(funnel(2), PROCESS, jnp.zeros(2), 0.5, key, 16),
+            "target: Funnel has no exact posterior p(x | y); use a Gaussian or a "
+            "GaussianMixture target",
+        ),
+        (
+            lambda key: estimate_score(MIXTURE, PROCESS, jnp.zeros(2), 0.5, key, 16, "esi"),
+            "identity: is 'esi'; choose 'dsi', 'tsi' or 'kappa'",
+        ),
+        (
+            lambda key: estimate_score(MIXTURE, PROCESS, jnp.zeros(2), 0.5, key, 16, "kappa"),
+            "kappa: is required by the kappa identity; pass kappa=",
+        ),
+        (
+            lambda key: estimate_score(MIXTURE, PROCESS, jnp.zeros(2), 0.5, key, 1),
+            "m: is 1; use at least 2 posterior draws to estimate a variance",
+        ),
+    ],
+)
+def test_each_refusal_names_its_field_and_says_why(call, message, key):
+    assert refusal_message(lambda: call(key)) == message
+
+
+def test_kappas_for_prefixes_the_fields_it_names():
+    """A config section's fields: ``score.identity``, ``score.kappa``."""
+    assert refusal_message(lambda: kappas_for("esi", None, "score.")).startswith("score.identity: ")
+    assert refusal_message(lambda: kappas_for("kappa", None, "score.")).startswith("score.kappa: ")
+    assert kappas_for("tsi", None) is None
+    assert kappas_for("dsi", 0.25) == {"kappa": 0.25}
+
+
+def test_the_estimate_is_the_mean_of_the_terms_and_its_variance_over_m(key):
+    """Against NumPy on the very terms: the per-draw sample variance (ddof 1) over m."""
+    y, t, m = jnp.array([0.9, -0.4]), 0.45, 7
+    estimates = score_identities(MIXTURE, PROCESS, y, t, key, m, {"half": 0.5})
+    terms = identity_terms(MIXTURE, PROCESS, y, t, key, m, {"half": 0.5})
+    for name, value in terms.items():
+        value = np.asarray(value, np.float64)
+        np.testing.assert_allclose(estimates[name].mean, value.mean(axis=0), rtol=1e-5)
+        expected = value.var(axis=0, ddof=1) / m
+        np.testing.assert_allclose(estimates[name].variance, expected, rtol=1e-4)

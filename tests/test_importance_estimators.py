@@ -5,15 +5,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import Harmonic, assert_zscores_small
+from helpers import Harmonic, assert_zscores_small, refusal_message
 
 from scoresample.diagnostics.stein import family_threshold
-from scoresample.errors import ConfigError
 from scoresample.estimators import (
     importance_score,
     importance_score_identities,
     importance_terms,
 )
+from scoresample.estimators.importance import clip_norm
 from scoresample.noise import VE, VP
 from scoresample.objectives import ExactNoisedScore, GaussianKappa, kappa_bar
 from scoresample.targets import Gaussian, GaussianMixture, from_log_prob
@@ -143,13 +143,31 @@ def test_particle_proposals_stay_in_the_mean_free_subspace(key):
     assert np.max(np.abs(wrong)) > family_threshold(wrong.size), "negative control passed"
 
 
-def test_errors_name_the_field(key):
-    y = jnp.zeros(2)
-    with pytest.raises(ConfigError, match="identity"):
-        importance_score(MIXTURE, PROCESS, y, 0.5, key, 16, "esi")
-    with pytest.raises(ConfigError, match="kappa"):
-        importance_score(MIXTURE, PROCESS, y, 0.5, key, 16, "kappa")
-    with pytest.raises(ConfigError, match="proposals"):
-        importance_score(MIXTURE, PROCESS, y, 0.5, key, 1)
-    with pytest.raises(ConfigError, match="max_norm"):
-        importance_score(MIXTURE, PROCESS, y, 0.5, key, 16, max_norm=0.0)
+def test_clipping_guards_a_zero_norm_with_dem_s_epsilon():
+    """``s min(1, max_norm / (|s| + 1e-6))`` where the 1e-6 matters: |s| = 5e-6."""
+    score = jnp.array([3e-6, -4e-6])
+    np.testing.assert_allclose(clip_norm(score, 1e-6), score / 6, rtol=1e-5)
+    np.testing.assert_array_equal(clip_norm(score, None), score)
+
+
+def test_any_positive_max_norm_is_accepted(key):
+    y = jnp.array([0.5, -0.3])
+    est = importance_score(MIXTURE, PROCESS, y, 0.2, key, 16, max_norm=0.5)
+    assert float(jnp.linalg.norm(est.mean)) == pytest.approx(0.5, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"identity": "esi"}, "identity: is 'esi'; choose 'dsi', 'tsi' or 'kappa'"),
+        ({"identity": "kappa"}, "kappa: is required by the kappa identity; pass kappa="),
+        ({"k": 1}, "k: is 1; use at least 2 proposals"),
+        ({"max_norm": 0.0}, "max_norm: is 0.0; give a positive norm, or None"),
+        ({"max_norm": -1.0}, "max_norm: is -1.0; give a positive norm, or None"),
+    ],
+)
+def test_each_refusal_names_its_field_and_says_why(options, message, key):
+    options = {"k": 16, **options}
+    k = options.pop("k")
+    call = lambda: importance_score(MIXTURE, PROCESS, jnp.zeros(2), 0.5, key, k, **options)  # noqa: E731
+    assert refusal_message(call) == message

@@ -1,6 +1,8 @@
 """The within-mode scale from the energy alone: ``sqrt(mean(1 / lambda))`` of the energy's
 Hessian at a local minimum, checked against closed forms at generic points."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,8 +55,13 @@ def test_gmm40_gives_its_components_scale(key):
 
 
 def test_an_energy_without_curvature_is_refused_by_name():
-    with pytest.raises(DataError, match="start"):
+    with pytest.raises(DataError) as raised:
         laplace_scale(lambda x: -jnp.sum(x), [0.0, 0.0])
+    expected = (
+        r"start: leads L-BFGS to \[.+\]\.\.\., where the energy has no finite curvature; "
+        r"start nearer a mode of the target"
+    )
+    assert re.fullmatch(expected, str(raised.value)), str(raised.value)
 
 
 def test_the_fit_counts_lbfgs_evaluations_and_one_gradient_per_coordinate():
