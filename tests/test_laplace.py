@@ -38,6 +38,9 @@ def test_flat_directions_are_left_out_just_below_their_fraction(ratio, kept):
     inverse = 1.0 / np.asarray(curvatures, np.float64)
     expected = np.sqrt(inverse.mean() if kept else inverse[0])
     assert laplace_scale(log_prob, [0.1, 0.2]) == pytest.approx(expected, rel=1e-4)
+    # A fraction of the caller's own, below both ratios, keeps the weak direction.
+    every = np.sqrt(inverse.mean())
+    assert laplace_scale(log_prob, [0.1, 0.2], flat_fraction=1e-4) == pytest.approx(every, rel=1e-4)
 
 
 def test_a_translation_invariant_pair_keeps_only_its_curved_direction():
@@ -56,10 +59,11 @@ def test_gmm40_gives_its_components_scale(key):
 
 def test_an_energy_without_curvature_is_refused_by_name():
     with pytest.raises(DataError) as raised:
-        laplace_scale(lambda x: -jnp.sum(x), [0.0, 0.0])
+        laplace_scale(lambda x: -jnp.sum(x), [0.0] * 6)
+    # The first four coordinates of where the descent went, then an ellipsis.
     expected = (
-        r"start: leads L-BFGS to \[.+\]\.\.\., where the energy has no finite curvature; "
-        r"start nearer a mode of the target"
+        r"start: leads L-BFGS to \[\S+ \S+ \S+ \S+\]\.\.\., where the energy has no finite "
+        r"curvature; start nearer a mode of the target"
     )
     assert re.fullmatch(expected, str(raised.value)), str(raised.value)
 
