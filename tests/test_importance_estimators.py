@@ -100,6 +100,14 @@ def test_weights_need_only_the_unnormalised_density(key):
         np.testing.assert_allclose(offset[name].ess, plain[name].ess, rtol=1e-3)
 
 
+def test_integer_positions_are_read_as_floats(key):
+    """(Proposals drawn in an integer dtype were refused by ``jax.random.normal``.)"""
+    as_int = importance_score_identities(MIXTURE, PROCESS, jnp.array([1, 0]), 0.5, key, 16)
+    as_float = importance_score_identities(MIXTURE, PROCESS, jnp.array([1.0, 0.0]), 0.5, key, 16)
+    for name in as_float:
+        np.testing.assert_array_equal(as_int[name].mean, as_float[name].mean)
+
+
 def test_a_flat_density_gives_equal_weights(key):
     """A constant log density: every weight 1/K, ESS = K, DSI the plain average of
     (alpha x_i - y) / sigma^2 over the proposals N(y / alpha, (sigma / alpha)^2 I)."""

@@ -65,7 +65,9 @@ class ImportanceEstimate(NamedTuple):
 
 def proposals(target, process: NoiseProcess, y: Position, t: Scalar, key: PRNGKey, k: int):
     """``k`` draws of ``N(y / alpha, (sigma / alpha)^2 I)``, in the mean-free subspace for a
-    translation-invariant particle system; ``(k, d)``."""
+    translation-invariant particle system; ``(k, d)``, in JAX's default float (integer
+    positions included)."""
+    y = jnp.asarray(y, dtype=float)
     alpha, sigma = process.alpha(t), process.sigma(t)
     coordinates = mean_free.of(target)
     if coordinates is None:
