@@ -143,12 +143,13 @@ def test_a_single_chain_is_told_to_run_more_and_keeps_the_ess_warning():
 
 
 def stuck_draws(n_draws=20):
-    """Coordinate b: chains 0-1 on [-2, -1], chains 2-3 on [3, 4]; coordinate c: chains 0-1
-    on [0, 1], chain 2 on [10, 11], chain 3 on [20, 21]; coordinate a mixed."""
+    """Coordinate b: chains 0-1 on [0, 1], chain 2 on [10, 11], chain 3 on [20, 21];
+    coordinate c: chains 0-1 on [-2, -1], chains 2-3 on [3, 4]; coordinate a mixed. (The
+    coordinate of most groups is not the last one.)"""
     grid = np.linspace(0.0, 1.0, n_draws)
     draws = mixed_draws(n_draws=n_draws)
-    draws[:, :, 1] = np.array([-2.0, -2.0, 3.0, 3.0])[:, None] + grid
-    draws[:, :, 2] = np.array([0.0, 0.0, 10.0, 20.0])[:, None] + grid
+    draws[:, :, 1] = np.array([0.0, 0.0, 10.0, 20.0])[:, None] + grid
+    draws[:, :, 2] = np.array([-2.0, -2.0, 3.0, 3.0])[:, None] + grid
     return draws
 
 
@@ -156,7 +157,7 @@ def test_stuck_chains_name_the_coordinate_with_the_most_groups_and_their_medians
     found = warnings_for(table(), draws=stuck_draws())
     where = "chains [0, 1] near 0.5 and chains [2] near 10.5 and chains [3] near 20.5"
     fix = STUCK_FIX.format(" (1 more coordinate split likewise)")
-    assert found == [f"chains are stuck in different modes: in x[c], {where}, {fix}"]
+    assert found == [f"chains are stuck in different modes: in x[b], {where}, {fix}"]
 
 
 def test_two_more_split_coordinates_are_counted_in_the_plural():
@@ -168,16 +169,16 @@ def test_two_more_split_coordinates_are_counted_in_the_plural():
 
 def test_one_split_coordinate_mentions_no_others():
     draws = stuck_draws()
-    draws[:, :, 2] = mixed_draws(n_draws=20)[:, :, 2]
+    draws[:, :, 1] = mixed_draws(n_draws=20)[:, :, 1]
     (found,) = warnings_for(table(), draws=draws)
     where = "chains [0, 1] near -1.5 and chains [2, 3] near 3.5"
-    assert found == f"chains are stuck in different modes: in x[b], {where}, {STUCK_FIX.format('')}"
+    assert found == f"chains are stuck in different modes: in x[c], {where}, {STUCK_FIX.format('')}"
 
 
 @pytest.mark.parametrize(("n_draws", "groups"), [(20, 2), (19, 0)])
 def test_chains_are_split_from_20_draws_on(n_draws, groups):
     found = separated_chain_groups(stuck_draws(n_draws))
-    assert len(found.get(1, [])) == groups
+    assert len(found.get(2, [])) == groups
 
 
 def test_e_bfmi_at_a_generic_series_by_hand():
@@ -223,6 +224,13 @@ def test_report_lines_and_one_line_repr():
     ]
     assert lines[0].split() == ["r_hat", "ess_bulk"]
     assert lines[1].split() == ["x[a]", "1", "812.4"]
+
+
+def test_an_empty_table_reports_nan():
+    report = ChainSummary(table().iloc[:0], 0, None)
+    assert repr(report) == (
+        "ChainSummary(0 rows, max R-hat nan, min ESS bulk nan, 0 divergent, 0 warnings)"
+    )
 
 
 def test_a_particle_report_says_so_and_has_no_r_hat():
