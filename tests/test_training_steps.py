@@ -26,6 +26,9 @@ from scoresample.training import DEFAULT_OPTIMIZER, fit
 
 PROCESS = VE(0.05, 5.0)
 ONES = jnp.ones((4, 1))
+MODEL = ScoreMLP(2, hidden=8, depth=1, embed=4, key=jax.random.PRNGKey(2))
+TARGET = ncsn_toy()
+DATA = TARGET.sample(jax.random.PRNGKey(1), 16)
 
 
 class Slope(eqx.Module):
@@ -109,6 +112,20 @@ def test_a_smaller_batch_is_drawn_with_replacement_from_every_row():
     assert np.ptp(result.history["x0"]) > 0, "every step saw the same examples"
 
 
+def test_clean_scores_reach_the_objective_from_pairs_and_from_a_target(key):
+    """TSM needs them: from ``(samples, scores)`` with the full data or minibatches, and from
+    a target's own ``score`` with fresh draws; an objective that does not need them gets
+    the samples alone, as if no scores were given."""
+    options = {"steps": 2, "key": key, "progress": False, "chunk_size": 2}
+    pairs = (DATA, jax.vmap(TARGET.score)(DATA))
+    for data, batch_size in ((pairs, None), (pairs, 8), (TARGET, 8)):
+        result = fit(MODEL, TSM(PROCESS), data, batch_size=batch_size, **options)
+        assert np.all(np.isfinite(result.history["loss"]))
+    with_scores = fit(MODEL, dsm_s(PROCESS), pairs, batch_size=None, **options)
+    alone = fit(MODEL, dsm_s(PROCESS), DATA, batch_size=None, **options)
+    np.testing.assert_array_equal(with_scores.history["loss"], alone.history["loss"])
+
+
 def test_chunks_end_at_multiples_of_the_chunk_size_and_the_checkpoint_interval():
     assert training._chunk_ends(7, 43, 10, 15) == [
         (10, False),
@@ -141,11 +158,6 @@ def test_finite_records_come_back_as_host_arrays():
     records = {"loss": jnp.array([1.0, 2.0]), "grad_norm": jnp.array([0.5, 0.25])}
     checked = training._checked_records(records, 0, None)
     assert all(isinstance(value, np.ndarray) for value in checked.values())
-
-
-MODEL = ScoreMLP(2, hidden=8, depth=1, embed=4, key=jax.random.PRNGKey(2))
-TARGET = ncsn_toy()
-DATA = TARGET.sample(jax.random.PRNGKey(1), 16)
 
 
 def no_process(score_fn, x, t, key):
