@@ -130,8 +130,10 @@ def test_keyboard_interrupt_checkpoints_the_last_completed_chunk(
 
     monkeypatch.setattr(training, "_run_chunk", interrupted_third_chunk)
     with pytest.raises(KeyboardInterrupt):
-        run(40, key, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=20)
-    monkeypatch.setattr(training, "_run_chunk", real)
+        # No periodic checkpoint: only the interruption writes one, after step 20.
+        run(40, key, ema_decay=0.9, checkpoint_dir=tmp_path, checkpoint_every=None)
+    calls.clear()
+    monkeypatch.setattr(training, "_run_chunk", lambda *args: calls.append(1) or real(*args))
     resumed = run(
         40,
         key,
@@ -141,6 +143,7 @@ def test_keyboard_interrupt_checkpoints_the_last_completed_chunk(
         resume=True,
         progress=True,
     )
+    assert len(calls) == 2, "the resumed run did not start after step 20"
     assert_same_tree(resumed.history, whole.history)
     assert_same_tree(eqx.filter(resumed.model, eqx.is_array), eqx.filter(whole.model, eqx.is_array))
 
@@ -177,6 +180,7 @@ def test_non_finite_loss_names_the_step_and_keeps_the_checkpoint(tmp_path):
             checkpoint_every=10,
             **options,
         )
+    assert f"; the checkpoint in {tmp_path} is from before it" in error.value.problem
     step = int(error.value.problem.split("at step ")[1].split(";")[0])
     assert step >= 10, "the output grows for about 30 steps before it passes 40"
     good = step - step % 10
@@ -313,6 +317,8 @@ def test_progress_in_a_log_is_a_line_per_tenth_with_the_loss(capsys):
     assert [line.split("%")[0] for line in lines] == ["fit: 25", "fit: 50", "fit: 75", "fit: 100"]
     last_chunk = np.mean(result.history["loss"][30:])
     assert f"(40/40 steps), loss={last_chunk:.4g}, " in lines[-1]
+    run(40, jax.random.PRNGKey(5), progress=False)
+    assert capsys.readouterr().err == ""
 
 
 def test_repr_is_one_short_line(uninterrupted):
