@@ -127,7 +127,6 @@ def test_the_order_of_the_warnings_of_markov_chains():
     bad = table(r_hat=[2.0, 1.0, 1.0], ess_bulk=[1.0, 1000.0, 1000.0])
     found = warnings_for(bad, draws, n_divergent=6, bfmi=np.array([0.1, 1.0, 1.0, 1.0]))
     starts = ["R-hat", "bulk ESS", "1 of 120 draws", "6 divergent", "E-BFMI", "chains are stuck"]
-    assert [w.split(" ")[0] for w in found] == [s.split(" ")[0] for s in starts]
     assert all(w.startswith(s) for w, s in zip(found, starts, strict=True)), found
 
 
